@@ -1,0 +1,9 @@
+"""Validate the answers before anything is written; the logic lives in hook_utils/answers.py."""
+
+import json
+import sys
+
+sys.path.insert(0, {{ cookiecutter._repo_dir | tojson }})
+from hook_utils.answers import main  # noqa: E402
+
+sys.exit(main(json.loads({{ cookiecutter | jsonify | tojson }})))

@@ -1,0 +1,281 @@
+"""Stand-ins for docker/*, iterative/setup-dvc, attest-build-provenance and create-pull-request.
+
+Each is `python3 "$ACT_KIT_HOME/lib/standins.py" <name>` run from a composite action.yml with
+KIT_INPUTS=${{ toJSON(inputs) }}. They record what they were given under $ACT_KIT_OUT and set
+outputs shaped like the real actions' for the simple cases.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from kitstate import append_record, event, github_state, inputs, lines, repo, set_output
+
+Inputs = dict[str, Any]
+
+
+def truthy(value: Any) -> bool:
+    return str(value).strip().lower() == "true"
+
+
+def setup_dvc(args: Inputs) -> int:
+    found = shutil.which("dvc")
+    version = args.get("version") or "latest"
+    if found:
+        print(f"act-kit setup-dvc: dvc already on PATH at {found}; not installing")
+    else:
+        spec = "dvc" if version == "latest" else f"dvc=={version}"
+        print(f"act-kit setup-dvc: pip installing {spec} into {shutil.which('python')}")
+        subprocess.run(["python", "-m", "pip", "install", "-q", spec], check=True)
+    append_record("setup-dvc", {"version": version, "preinstalled": bool(found),
+                                "dvc": shutil.which("dvc")})
+    return 0
+
+
+def setup_buildx(args: Inputs) -> int:
+    append_record("setup-buildx", {"inputs": args})
+    for key, value in {"name": "act-kit-builder", "driver": "docker-container",
+                       "platforms": "linux/amd64", "endpoint": "act-kit", "status": "running"}.items():
+        set_output(key, value)
+    print("act-kit setup-buildx: recorded (no buildx; build-push uses podman when ACT_KIT_PODMAN=1)")
+    return 0
+
+
+def setup_qemu(args: Inputs) -> int:
+    append_record("setup-qemu", {"inputs": args})
+    set_output("platforms", "linux/amd64")
+    print("act-kit setup-qemu: recorded (no emulation)")
+    return 0
+
+
+def docker_login(args: Inputs) -> int:
+    registry = args.get("registry") or "docker.io"
+    if not args.get("username") or not args.get("password"):
+        print("::error::Username and password required")
+        return 1
+    append_record("docker-login", {"registry": registry, "username": args["username"],
+                                   "password_given": True, "logout": args.get("logout", "true")})
+    print(f"Login Succeeded (act-kit stand-in; recorded {args['username']}@{registry})")
+    return 0
+
+
+def _sanitize(tag: str) -> str:
+    tag = re.sub(r"[^a-zA-Z0-9._-]+", "-", tag)
+    return tag.lstrip(".-")[:128]
+
+
+def _attrs(spec: str) -> dict[str, str]:
+    attrs = {}
+    for part in spec.split(","):
+        key, _, value = part.partition("=")
+        attrs[key.strip()] = value.strip()
+    return attrs
+
+
+def compute_tags(tag_specs: list[str], ev_name: str, ref: str, sha: str, payload: dict[str, Any],
+                 flavor: dict[str, str]) -> list[tuple[int, str]]:
+    """(priority, tag) pairs for the tag types the template uses; others fail loudly."""
+    result: list[tuple[int, str]] = []
+    for spec in tag_specs:
+        a = _attrs(spec)
+        kind = a.get("type", "raw")
+        if a.get("enable", "true") == "false":
+            continue
+        prefix, suffix = a.get("prefix", ""), a.get("suffix", "")
+        if kind == "sha":
+            prefix = a.get("prefix", "sha-")
+            value, prio = sha if a.get("format") == "long" else sha[:7], 100
+        elif kind == "raw":
+            value, prio = a.get("value", ""), 200
+        elif kind == "ref":
+            prio = 600
+            if a.get("event") == "branch" and ref.startswith("refs/heads/"):
+                value = _sanitize(ref[len("refs/heads/"):])
+            elif a.get("event") == "tag" and ref.startswith("refs/tags/"):
+                value = _sanitize(ref[len("refs/tags/"):])
+            elif a.get("event") == "pr" and ev_name.startswith("pull_request"):
+                prefix = a.get("prefix", "pr-")
+                value = str(payload.get("number") or payload.get("pull_request", {}).get("number"))
+            else:
+                continue
+        elif kind == "semver":
+            match = re.fullmatch(r"refs/tags/v?(\d+)\.(\d+)\.(\d+)(.*)", ref)
+            if not match:
+                continue
+            major, minor, patch, rest = match.groups()
+            pattern = a.get("pattern", "{{version}}")
+            value = (pattern.replace("{{version}}", f"{major}.{minor}.{patch}{rest}")
+                     .replace("{{major}}", major).replace("{{minor}}", minor).replace("{{patch}}", patch))
+            prio = 900
+        elif kind == "schedule":
+            if ev_name != "schedule":
+                continue
+            value, prio = a.get("pattern", "nightly"), 1000
+        else:
+            print(f"::error::act-kit metadata-action: tag type {kind!r} not implemented ({spec})")
+            sys.exit(1)
+        result.append((int(a.get("priority", prio)), f"{prefix}{value}{suffix}"))
+    latest = flavor.get("latest", "auto")
+    if latest == "true" or (latest == "auto" and ref.startswith("refs/tags/") and result):
+        result.append((1000 if latest == "true" else 900, "latest"))
+    return result
+
+
+def docker_metadata(args: Inputs) -> int:
+    ev_name = os.environ.get("GITHUB_EVENT_NAME", "push")
+    ref, sha = os.environ.get("GITHUB_REF", ""), os.environ.get("GITHUB_SHA", "0" * 40)
+    payload = event()
+    images = [i.split(",")[0].split("=")[-1] if "name=" in i else i for i in lines(args.get("images"))]
+    specs = lines(args.get("tags")) or ["type=schedule", "type=ref,event=branch", "type=ref,event=tag",
+                                        "type=ref,event=pr"]
+    flavor = {k: v for f in lines(args.get("flavor")) for k, v in [f.split("=", 1)]}
+    pairs = compute_tags(specs, ev_name, ref, sha, payload, flavor)
+    seen: list[str] = []
+    for _, tag in sorted(pairs, key=lambda p: -p[0]):
+        if tag not in seen:
+            seen.append(tag)
+    version = seen[0] if seen else ""
+    full = [f"{img}:{t}" for img in images for t in seen] if images else seen
+    repo_info = payload.get("repository", {})
+    url = repo_info.get("html_url") or f"https://github.com/{repo()}"
+    labels = {
+        "org.opencontainers.image.title": repo_info.get("name") or repo().split("/")[-1],
+        "org.opencontainers.image.description": repo_info.get("description") or "",
+        "org.opencontainers.image.url": url, "org.opencontainers.image.source": url,
+        "org.opencontainers.image.version": version,
+        "org.opencontainers.image.created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        "org.opencontainers.image.revision": sha,
+        "org.opencontainers.image.licenses": (repo_info.get("license") or {}).get("spdx_id") or "",
+    }
+    for line in lines(args.get("labels")):
+        key, _, value = line.partition("=")
+        labels[key] = value
+    sep_tags = args.get("sep-tags") or "\n"
+    sep_labels = args.get("sep-labels") or "\n"
+    label_lines = [f"{k}={v}" for k, v in labels.items()]
+    doc = {"tags": full, "labels": labels, "annotations": [f"manifest:{l}" for l in label_lines]}
+    set_output("version", version)
+    set_output("tags", sep_tags.join(full))
+    set_output("tag-names", "\n".join(seen))
+    set_output("labels", sep_labels.join(label_lines))
+    set_output("annotations", "\n".join(doc["annotations"]))
+    set_output("json", json.dumps(doc))
+    append_record("docker-metadata", {"inputs": args, "tags": full, "labels": labels, "version": version})
+    print("act-kit metadata-action tags:\n  " + "\n  ".join(full))
+    return 0
+
+
+def build_push(args: Inputs) -> int:
+    context = args.get("context") or "."
+    file = args.get("file") or str(Path(context) / "Dockerfile")
+    tags = lines(args.get("tags"))
+    labels = dict(l.split("=", 1) for l in lines(args.get("labels")) if "=" in l)
+    build_args = dict(l.split("=", 1) for l in lines(args.get("build-args")) if "=" in l)
+    rec: dict[str, Any] = {"inputs": args, "context": context, "file": file, "tags": tags,
+                           "labels": labels, "build_args": build_args, "push": truthy(args.get("push")),
+                           "load": truthy(args.get("load")), "provenance": args.get("provenance"),
+                           "sbom": args.get("sbom"), "platforms": args.get("platforms"), "built": False}
+    if os.environ.get("ACT_KIT_PODMAN") == "1":
+        sys.path.insert(0, str(Path(os.environ["ACT_KIT_HOME"])))
+        from podman import build_image  # type: ignore[import-not-found]
+        injected = {}
+        base = os.environ.get("ACT_KIT_BASE_IMAGE")
+        if base and "BASE_IMAGE" not in build_args:
+            injected["BASE_IMAGE"] = base
+        result = build_image(context, tags[0] if tags else "localhost/act-kit-build:latest",
+                             {**build_args, **injected}, dockerfile=file, extra_tags=tags[1:],
+                             labels=labels, target=args.get("target") or None)
+        print(result.output[-20000:])
+        rec.update({"built": result.ok, "injected_build_args": injected, "image_id": result.image_id,
+                    "build_seconds": result.seconds})
+        if not result.ok:
+            append_record("builds", rec)
+            print("::error::buildx failed with: podman build failed (act-kit)")
+            return 1
+        digest = "sha256:" + result.image_id
+    else:
+        digest = "sha256:" + hashlib.sha256(json.dumps(rec, sort_keys=True).encode()).hexdigest()
+        print("act-kit build-push: recorded only (set ACT_KIT_PODMAN=1 to really build); fake digest")
+    rec["digest"] = digest
+    append_record("builds", rec)
+    if rec["push"]:
+        for tag in tags:
+            append_record("docker-push", {"tag": tag, "digest": digest, "by": "build-push-action"})
+    set_output("imageid", digest)
+    set_output("digest", digest)
+    set_output("metadata", json.dumps({"containerimage.digest": digest, "image.name": ",".join(tags)}))
+    return 0
+
+
+def attest(args: Inputs) -> int:
+    digest = args.get("subject-digest") or ""
+    if not args.get("subject-path") and not (args.get("subject-name") and digest):
+        print("::error::One of subject-path or subject-digest/subject-name must be provided")
+        return 1
+    if digest and not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
+        print(f"::error::subject-digest must be in the format \"sha256:<hex-digest>\" ({digest})")
+        return 1
+    append_record("attestations", {"subject-name": args.get("subject-name"), "subject-digest": digest,
+                                   "subject-path": args.get("subject-path"),
+                                   "push-to-registry": args.get("push-to-registry")})
+    set_output("bundle-path", str(Path(os.environ.get("RUNNER_TEMP", "/tmp")) / "attestation.jsonl"))
+    set_output("attestation-id", "1")
+    set_output("attestation-url", f"https://github.com/{repo()}/attestations/1")
+    return 0
+
+
+def create_pull_request(args: Inputs) -> int:
+    cwd = Path(os.environ.get("GITHUB_WORKSPACE", ".")) / (args.get("path") or "")
+    add_paths = lines(args.get("add-paths")) or ["."]
+    status = subprocess.run(["git", "status", "--porcelain=v1", "-uall", "--", *add_paths], cwd=cwd,
+                            capture_output=True, text=True, check=True).stdout
+    files = sorted(line[3:] for line in status.splitlines())
+    branch = args.get("branch") or "create-pull-request/patch"
+    base = args.get("base") or os.environ.get("GITHUB_REF_NAME") or "main"
+    body = Path(args["body-path"]).read_text() if args.get("body-path") else (args.get("body") or "")
+    title = args.get("title") or "Changes by create-pull-request action"
+    rec: dict[str, Any] = {"branch": branch, "base": base, "title": title, "body": body,
+                           "commit-message": args.get("commit-message") or "[create-pull-request] automated change",
+                           "labels": lines(args.get("labels")), "files": files, "draft": args.get("draft")}
+    with github_state() as state:
+        existing = next((p for p in state["prs"] if p.get("head") == branch and p["state"] == "open"), None)
+        if not files:
+            operation, number = "none", existing["number"] if existing else None
+            if existing is None:
+                print(f"Branch '{branch}' is not ahead of base '{base}' and will not be created")
+        elif existing:
+            operation, number = "updated", existing["number"]
+            existing.update({"title": title, "body": body, "files": files})
+            existing["edits"] += 1
+        else:
+            operation, number = "created", state["next_number"]
+            state["next_number"] += 1
+            state["prs"].append({"number": number, "title": title, "body": body, "labels": rec["labels"],
+                                 "state": "open", "comments": [], "created_at": "", "updated_at": "",
+                                 "edits": 0, "head": branch, "base": base, "files": files,
+                                 "source": "create-pull-request"})
+    rec.update({"operation": operation, "number": number})
+    append_record("create-pull-request", rec)
+    if number is not None:
+        set_output("pull-request-number", str(number))
+        set_output("pull-request-url", f"https://github.com/{repo()}/pull/{number}")
+    set_output("pull-request-operation", operation)
+    set_output("pull-request-branch", branch)
+    print(f"act-kit create-pull-request: {operation} #{number} with {len(files)} changed file(s)")
+    return 0
+
+
+HANDLERS = {"setup-dvc": setup_dvc, "setup-buildx": setup_buildx, "setup-qemu": setup_qemu,
+            "docker-login": docker_login, "docker-metadata": docker_metadata, "build-push": build_push,
+            "attest-build-provenance": attest, "create-pull-request": create_pull_request}
+
+if __name__ == "__main__":
+    sys.exit(HANDLERS[sys.argv[1]](inputs()))

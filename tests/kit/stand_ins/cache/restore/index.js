@@ -1,0 +1,1 @@
+process.env.KIT_CACHE_MODE = 'restore'; require('../cache.js');

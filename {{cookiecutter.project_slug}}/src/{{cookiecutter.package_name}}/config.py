@@ -1,0 +1,172 @@
+"""Strict, typed view of params.yaml and the project's fixed paths.
+
+Every section is a frozen pydantic model that forbids unknown keys, so a typo in params.yaml is an error
+that names the key instead of a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import UserError
+from .estimators import ESTIMATORS, check_hyperparameters
+
+ProblemType = Literal["classification", "regression"]
+ColumnKind = Literal["numeric", "categorical"]
+SAMPLE_DATASETS: dict[str, ProblemType] = {
+    "breast_cancer": "classification",
+    "iris": "classification",
+    "wine": "classification",
+    "diabetes": "regression",
+}
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class DataParams(StrictModel):
+    sample_dataset: Literal["breast_cancer", "iris", "wine", "diabetes"]
+    path: str = Field(min_length=1)
+    target: str = Field(min_length=1)
+    columns: dict[str, ColumnKind] = Field(default_factory=dict)
+    drop: list[str] = Field(default_factory=list)
+    min_rows: int = Field(default=50, ge=10)
+
+
+class SplitParams(StrictModel):
+    test_size: float = Field(gt=0, lt=1)
+    random_state: int
+
+
+class TrainParams(StrictModel):
+    estimator: str
+    hyperparameters: dict[str, Any] = Field(default_factory=dict)
+    random_state: int
+
+
+class EvaluateParams(StrictModel):
+    importance_repeats: int = Field(default=5, ge=1, le=50)
+
+
+class MlflowParams(StrictModel):
+    tracking: Literal["local", "server"]
+    experiment_name: str = Field(min_length=1)
+
+
+class Params(StrictModel):
+    problem_type: ProblemType
+    data: DataParams
+    split: SplitParams
+    train: TrainParams
+    evaluate: EvaluateParams
+    mlflow: MlflowParams
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Params:
+        sample_type = SAMPLE_DATASETS[self.data.sample_dataset]
+        if sample_type != self.problem_type:
+            allowed = sorted(k for k, v in SAMPLE_DATASETS.items() if v == self.problem_type)
+            raise ValueError(
+                f"data.sample_dataset: {self.data.sample_dataset!r} is a {sample_type} dataset but problem_type "
+                f"is {self.problem_type!r}; allowed: {', '.join(allowed)}"
+            )
+        estimators = ESTIMATORS[self.problem_type]
+        if self.train.estimator not in estimators:
+            raise ValueError(
+                f"train.estimator: {self.train.estimator!r} is not a {self.problem_type} estimator; "
+                f"allowed: {', '.join(sorted(estimators))}"
+            )
+        check_hyperparameters(self.problem_type, self.train.estimator, self.train.hyperparameters)
+        return self
+
+
+class ParamsError(UserError):
+    """params.yaml is missing, not YAML, or does not match the schema; the message names each bad key."""
+
+
+def _format_error(path: Path, error: ValidationError) -> str:
+    lines = [f"{path}: {error.error_count()} invalid setting(s)"]
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"])
+        if not key:  # cross-field checks name their keys in the message
+            lines.append(f"  {item['msg'].removeprefix('Value error, ')}")
+        elif item["type"] == "extra_forbidden":
+            lines.append(f"  {key}: unknown key (misspelt? the comments in params.yaml list the allowed keys)")
+        elif item["type"] == "missing":
+            lines.append(f"  {key}: required key is missing")
+        else:
+            lines.append(f"  {key}: {item['msg']} (got {item['input']!r})")
+    return "\n".join(lines)
+
+
+def parse_params(raw: Any, source: Path = Path("params.yaml")) -> Params:
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{source}: expected a mapping of sections at the top level, got {type(raw).__name__}")
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as error:
+        raise ParamsError(_format_error(source, error)) from None
+
+
+def load_params(path: Path | str = "params.yaml") -> Params:
+    path = Path(path)
+    if not path.is_file():
+        raise ParamsError(f"{path}: not found (run from the project root)")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise ParamsError(f"{path}: not valid YAML: {error}") from None
+    return parse_params(raw, path)
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Where each stage reads and writes, relative to the project root."""
+
+    root: Path = Path()
+
+    @property
+    def sample(self) -> Path:
+        return self.root / "data" / "sample" / "sample.csv"
+
+    @property
+    def validated(self) -> Path:
+        return self.root / "data" / "interim" / "validated.parquet"
+
+    @property
+    def train(self) -> Path:
+        return self.root / "data" / "processed" / "train.parquet"
+
+    @property
+    def test(self) -> Path:
+        return self.root / "data" / "processed" / "test.parquet"
+
+    @property
+    def model(self) -> Path:
+        return self.root / "models" / "model.joblib"
+
+    @property
+    def training_info(self) -> Path:
+        return self.root / "models" / "training.json"
+
+    @property
+    def metadata(self) -> Path:
+        return self.root / "models" / "metadata.json"
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / "metrics" / "metrics.json"
+
+    @property
+    def plots(self) -> Path:
+        return self.root / "plots"
+
+    @property
+    def params(self) -> Path:
+        return self.root / "params.yaml"

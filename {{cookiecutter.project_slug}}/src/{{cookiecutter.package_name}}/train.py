@@ -1,0 +1,97 @@
+"""Stage `train`: fit the preprocessing + estimator pipeline and record the run in MLflow."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import joblib
+import mlflow
+import pandas as pd
+from mlflow.models import infer_signature
+from sklearn.base import BaseEstimator
+from sklearn.pipeline import Pipeline
+
+from .config import Params, Paths, load_params
+from .estimators import make_estimator
+from .features import build_preprocessor, feature_names, infer_feature_schema
+from .lineage import file_md5, git_commit, git_dirty
+from .tracking import start_experiment
+from .errors import run_stage
+
+
+def train_pipeline(train: pd.DataFrame, schema: dict[str, Any], estimator: BaseEstimator) -> Pipeline:
+    pipeline = Pipeline([("preprocess", build_preprocessor(schema)), ("model", estimator)])
+    pipeline.fit(train[feature_names(schema)], train[schema["target"]])
+    return pipeline
+
+
+def lineage(params: Params, paths: Paths, trained_at: datetime) -> dict[str, Any]:
+    commit = git_commit(paths.root)
+    return {
+        "model_version": f"{trained_at:%Y%m%d.%H%M%S}-{commit[:8]}",
+        "git_commit": commit,
+        "git_dirty": git_dirty(paths.root),
+        "data_hash": file_md5(paths.root / params.data.path),
+        "params_hash": file_md5(paths.params),
+        "trained_at": trained_at.isoformat(timespec="seconds"),
+    }
+
+
+def mlflow_params(params: Params) -> dict[str, Any]:
+    return {
+        "problem_type": params.problem_type,
+        "data.path": params.data.path,
+        "split.test_size": params.split.test_size,
+        "train.estimator": params.train.estimator,
+        "train.random_state": params.train.random_state,
+        **{f"train.hyperparameters.{k}": v for k, v in params.train.hyperparameters.items()},
+    }
+
+
+def log_run(pipeline: Pipeline, train: pd.DataFrame, schema: dict[str, Any], params: Params,
+            info: dict[str, Any], paths: Paths) -> str:
+    """One MLflow run with params, the model (signature + input example) and lineage tags; returns its id."""
+    start_experiment(params.mlflow, paths.root)
+    features = train[feature_names(schema)]
+    example = features.head(5)
+    with mlflow.start_run(run_name=info["model_version"]) as run:
+        mlflow.log_params(mlflow_params(params))
+        mlflow.set_tags({
+            "git.commit": info["git_commit"],
+            "git.dirty": str(info["git_dirty"]).lower(),
+            "dvc.data_md5": info["data_hash"],
+            "dvc.params_md5": info["params_hash"],
+            "model_version": info["model_version"],
+            "problem_type": params.problem_type,
+        })
+        mlflow.log_dict(schema, "feature_schema.json")
+        mlflow.sklearn.log_model(
+            pipeline,
+            name="model",
+            signature=infer_signature(example, pipeline.predict(example)),
+            input_example=example,
+        )
+        return run.info.run_id
+
+
+def main() -> None:
+    params = load_params()
+    paths = Paths()
+    train = pd.read_parquet(paths.train)
+    schema = infer_feature_schema(train, params.data.target, params.problem_type)
+    estimator = make_estimator(params.problem_type, params.train.estimator, params.train.hyperparameters,
+                               params.train.random_state)
+    pipeline = train_pipeline(train, schema, estimator)
+    paths.model.parent.mkdir(parents=True, exist_ok=True)
+    joblib.dump(pipeline, paths.model)
+    info = lineage(params, paths, datetime.now(UTC))
+    info["mlflow_run_id"] = log_run(pipeline, train, schema, params, info, paths)
+    info["feature_schema"] = schema
+    paths.training_info.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    print(f"trained {params.train.estimator} on {len(train)} rows; MLflow run {info['mlflow_run_id']}")
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,39 @@
+"""Every stage's main() in order, on a small CSV with a categorical column, as `dvc repro` would run them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import mlflow
+import pytest
+
+from {{ cookiecutter.package_name }} import data, evaluate, split, train, validate
+from {{ cookiecutter.package_name }}.config import Paths
+
+pytestmark = pytest.mark.slow
+
+
+def test_stages_end_to_end(project: Path, problem_type: str) -> None:
+    data.main()
+    for stage in (validate, split, train, evaluate):
+        stage.main()
+    paths = Paths()
+    metrics = json.loads(paths.metrics.read_text())
+    metadata = json.loads(paths.metadata.read_text())
+    if problem_type == "classification":
+        assert metrics["accuracy"] > 0.7
+        assert {"confusion_matrix.png", "roc.png", "precision_recall.png"} <= {p.name for p in
+                                                                           (paths.plots / "images").iterdir()}
+    else:
+        assert metrics["r2"] > 0.5
+        assert (paths.plots / "images" / "predicted_vs_actual.png").is_file()
+    assert (paths.plots / "feature_importance.csv").is_file()
+    assert metadata["metrics"] == metrics
+    assert metadata["model_sha256"] and metadata["git_commit"] == "unknown"
+    assert [f["name"] for f in metadata["feature_schema"]["features"]] == ["size", "weight", "colour"]
+
+    run = mlflow.get_run(metadata["mlflow_run_id"])
+    assert run.data.tags["dvc.data_md5"] == metadata["data_hash"]
+    assert run.data.params["train.estimator"] == "random_forest"
+    assert {f"test_{name}" for name in metrics} <= set(run.data.metrics)
