@@ -33,12 +33,16 @@ def make_frame(problem_type: str, rows: int = 240, seed: int = 0) -> pd.DataFram
     noise = rng.normal(size=rows)
     colour = rng.choice(["red", "green", "blue"], size=rows)
     signal = 2 * size + (colour == "red") * 1.5 + 0.3 * noise
-    frame = pd.DataFrame({
-        "size": size,
-        "weight": rng.normal(loc=5, size=rows),
-        "colour": colour,
-        "target": (signal > np.median(signal)).astype(int) if problem_type == "classification" else signal,
-    })
+    frame = pd.DataFrame(
+        {
+            "size": size,
+            "weight": rng.normal(loc=5, size=rows),
+            "colour": colour,
+            "target": (signal > np.median(signal)).astype(int)
+            if problem_type == "classification"
+            else signal,
+        }
+    )
     frame.loc[frame.index[:5], "weight"] = np.nan
     return frame
 
@@ -54,8 +58,9 @@ def frame(problem_type: str) -> pd.DataFrame:
 
 
 @pytest.fixture
-def project(tmp_path: Path, params_dict: dict[str, Any], frame: pd.DataFrame,
-            monkeypatch: pytest.MonkeyPatch) -> Path:
+def project(
+    tmp_path: Path, params_dict: dict[str, Any], frame: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """A scratch project folder with params.yaml pointing at a small CSV that has a categorical column."""
     (tmp_path / "data").mkdir()
     frame.to_csv(tmp_path / "data" / "table.csv", index=False)

@@ -4,8 +4,8 @@ from typing import Any
 
 import pytest
 
-from {{ cookiecutter.package_name }}.config import ParamsError, load_params, parse_params
 from conftest import PROJECT_ROOT
+from {{ cookiecutter.package_name }}.config import ParamsError, load_params, parse_params
 
 
 def test_shipped_params_are_valid() -> None:

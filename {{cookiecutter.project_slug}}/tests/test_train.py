@@ -18,8 +18,9 @@ def test_schema_and_pipeline_handle_numeric_and_categorical(frame: pd.DataFrame,
         "weight": ("numeric", True, None),
         "colour": ("categorical", False, ["blue", "green", "red"]),
     }
-    pipeline = train_pipeline(typed, schema, make_estimator(problem_type, "random_forest",
-                                                            {"n_estimators": 20}, 0))
+    pipeline = train_pipeline(
+        typed, schema, make_estimator(problem_type, "random_forest", {"n_estimators": 20}, 0)
+    )
     unseen = typed.drop(columns="target").head(3).assign(colour=["purple", None, "red"])
     assert len(pipeline.predict(unseen)) == 3  # unknown and missing categories do not break prediction
     assert pipeline.score(typed.drop(columns="target"), typed["target"]) > 0.6

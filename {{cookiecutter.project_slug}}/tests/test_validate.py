@@ -26,8 +26,9 @@ def test_valid_table_is_typed(frame: pd.DataFrame, problem_type: str) -> None:
 def test_declared_categorical_and_dropped_columns(frame: pd.DataFrame, problem_type: str) -> None:
     frame["store_id"] = np.arange(len(frame)) % 4
     frame["row_id"] = np.arange(len(frame))
-    typed = validate_table(frame, data_params(columns={"store_id": "categorical"}, drop=["row_id"]),
-                           problem_type)
+    typed = validate_table(
+        frame, data_params(columns={"store_id": "categorical"}, drop=["row_id"]), problem_type
+    )
     assert "row_id" not in typed.columns
     assert set(typed["store_id"]) == {"0", "1", "2", "3"}
 
@@ -44,7 +45,10 @@ def test_violations_name_column_check_and_rows(frame: pd.DataFrame, problem_type
         validate_table(frame, data_params(), problem_type)
     message = str(error.value)
     assert "column 'empty': check 'not all null' failed" in message
-    assert "column 'size': check 'finite (no inf)' failed on 2 row(s), e.g. rows 7, 9 (values: inf, inf)" in message
+    assert (
+        "column 'size': check 'finite (no inf)' failed on 2 row(s), e.g. rows 7, 9 (values: inf, inf)"
+        in message
+    )
 
 
 def test_declared_numeric_must_be_numeric(frame: pd.DataFrame, problem_type: str) -> None:

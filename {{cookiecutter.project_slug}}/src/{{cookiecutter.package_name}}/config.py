@@ -73,8 +73,8 @@ class Params(StrictModel):
         if sample_type != self.problem_type:
             allowed = sorted(k for k, v in SAMPLE_DATASETS.items() if v == self.problem_type)
             raise ValueError(
-                f"data.sample_dataset: {self.data.sample_dataset!r} is a {sample_type} dataset but problem_type "
-                f"is {self.problem_type!r}; allowed: {', '.join(allowed)}"
+                f"data.sample_dataset: {self.data.sample_dataset!r} is a {sample_type} dataset but "
+                f"problem_type is {self.problem_type!r}; allowed: {', '.join(allowed)}"
             )
         estimators = ESTIMATORS[self.problem_type]
         if self.train.estimator not in estimators:
@@ -97,7 +97,9 @@ def _format_error(path: Path, error: ValidationError) -> str:
         if not key:  # cross-field checks name their keys in the message
             lines.append(f"  {item['msg'].removeprefix('Value error, ')}")
         elif item["type"] == "extra_forbidden":
-            lines.append(f"  {key}: unknown key (misspelt? the comments in params.yaml list the allowed keys)")
+            lines.append(
+                f"  {key}: unknown key (misspelt? the comments in params.yaml list the allowed keys)"
+            )
         elif item["type"] == "missing":
             lines.append(f"  {key}: required key is missing")
         else:
@@ -107,7 +109,9 @@ def _format_error(path: Path, error: ValidationError) -> str:
 
 def parse_params(raw: Any, source: Path = Path("params.yaml")) -> Params:
     if not isinstance(raw, dict):
-        raise ParamsError(f"{source}: expected a mapping of sections at the top level, got {type(raw).__name__}")
+        raise ParamsError(
+            f"{source}: expected a mapping of sections at the top level, got {type(raw).__name__}"
+        )
     try:
         return Params.model_validate(raw)
     except ValidationError as error:

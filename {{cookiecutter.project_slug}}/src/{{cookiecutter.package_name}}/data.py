@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from sklearn import datasets
@@ -39,7 +39,9 @@ def read_table(path: Path) -> pd.DataFrame:
     if reader is None:
         raise DataError(f"{path}: unsupported file type {path.suffix!r}; allowed: {', '.join(TABLE_READERS)}")
     if not path.is_file():
-        raise DataError(f"{path}: file not found (set data.path in params.yaml; track your file with `dvc add`)")
+        raise DataError(
+            f"{path}: file not found (set data.path in params.yaml; track your file with `dvc add`)"
+        )
     try:
         return reader(path)
     except Exception as error:  # the readers raise many types; all mean the same to the user

@@ -1,4 +1,4 @@
-"""Errors that mean "the input is wrong" (params, data, configuration): shown as a message, not a traceback."""
+"""Errors that mean "the input is wrong" (params, data, settings): a message, not a traceback."""
 
 from __future__ import annotations
 

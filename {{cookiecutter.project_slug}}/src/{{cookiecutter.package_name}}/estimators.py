@@ -45,7 +45,9 @@ def check_hyperparameters(problem_type: str, name: str, hyperparameters: dict[st
         raise ValueError(f"train.hyperparameters: {error}") from None
 
 
-def make_estimator(problem_type: str, name: str, hyperparameters: dict[str, Any], random_state: int) -> BaseEstimator:
+def make_estimator(
+    problem_type: str, name: str, hyperparameters: dict[str, Any], random_state: int
+) -> BaseEstimator:
     estimator = ESTIMATORS[problem_type][name](**hyperparameters)
     if "random_state" in estimator.get_params() and "random_state" not in hyperparameters:
         estimator.set_params(random_state=random_state)

@@ -14,12 +14,12 @@ from sklearn.inspection import permutation_importance
 from sklearn.pipeline import Pipeline
 
 from .config import Params, Paths, load_params
+from .errors import run_stage
 from .features import feature_names
 from .lineage import file_sha256
 from .metrics import classification_metrics, regression_metrics
 from .plots import classification_plots, importance_plot, regression_plots
 from .tracking import start_experiment
-from .errors import run_stage
 
 
 @dataclass(frozen=True)
@@ -39,18 +39,21 @@ def evaluate_model(pipeline: Pipeline, test: pd.DataFrame, schema: dict[str, Any
     return Evaluation(metrics, predictions, probabilities)
 
 
-def feature_importance(pipeline: Pipeline, test: pd.DataFrame, schema: dict[str, Any], repeats: int,
-                       random_state: int) -> pd.DataFrame:
+def feature_importance(
+    pipeline: Pipeline, test: pd.DataFrame, schema: dict[str, Any], repeats: int, random_state: int
+) -> pd.DataFrame:
     """Permutation importance on the test set, per original column (model-agnostic)."""
     names = feature_names(schema)
-    result = permutation_importance(pipeline, test[names], test[schema["target"]], n_repeats=repeats,
-                                    random_state=random_state, n_jobs=1)
+    result = permutation_importance(
+        pipeline, test[names], test[schema["target"]], n_repeats=repeats, random_state=random_state, n_jobs=1
+    )
     table = pd.DataFrame({"feature": names, "importance": result.importances_mean})
     return table.sort_values("importance", ascending=False, ignore_index=True)
 
 
-def write_plots(paths: Paths, test: pd.DataFrame, schema: dict[str, Any], evaluation: Evaluation,
-                importance: pd.DataFrame) -> None:
+def write_plots(
+    paths: Paths, test: pd.DataFrame, schema: dict[str, Any], evaluation: Evaluation, importance: pd.DataFrame
+) -> None:
     images = paths.plots / "images"
     images.mkdir(parents=True, exist_ok=True)
     y_true = test[schema["target"]]
@@ -58,20 +61,23 @@ def write_plots(paths: Paths, test: pd.DataFrame, schema: dict[str, Any], evalua
         regression_plots(paths.plots, images, y_true, evaluation.predictions)
     else:
         assert evaluation.probabilities is not None
-        classification_plots(paths.plots, images, y_true, evaluation.predictions, evaluation.probabilities,
-                             schema["classes"])
+        classification_plots(
+            paths.plots, images, y_true, evaluation.predictions, evaluation.probabilities, schema["classes"]
+        )
     importance_plot(paths.plots, images, importance)
 
 
 def build_metadata(training: dict[str, Any], metrics: dict[str, float], paths: Paths) -> dict[str, Any]:
     """The model's metadata: one file that the service, the image labels and the promotion gate read."""
     metadata = {key: value for key, value in training.items() if key != "feature_schema"}
-    metadata.update({
-        "model_file": paths.model.name,
-        "model_sha256": file_sha256(paths.model),
-        "metrics": metrics,
-        "feature_schema": training["feature_schema"],
-    })
+    metadata.update(
+        {
+            "model_file": paths.model.name,
+            "model_sha256": file_sha256(paths.model),
+            "metrics": metrics,
+            "feature_schema": training["feature_schema"],
+        }
+    )
     return metadata
 
 
@@ -92,8 +98,9 @@ def main() -> None:
     pipeline = joblib.load(paths.model)
     test = pd.read_parquet(paths.test)
     evaluation = evaluate_model(pipeline, test, schema)
-    importance = feature_importance(pipeline, test, schema, params.evaluate.importance_repeats,
-                                    params.train.random_state)
+    importance = feature_importance(
+        pipeline, test, schema, params.evaluate.importance_repeats, params.train.random_state
+    )
     write_plots(paths, test, schema, evaluation, importance)
     paths.metrics.parent.mkdir(parents=True, exist_ok=True)
     paths.metrics.write_text(json.dumps(evaluation.metrics, indent=2) + "\n", encoding="utf-8")

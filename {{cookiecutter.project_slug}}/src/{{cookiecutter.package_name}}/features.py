@@ -26,13 +26,15 @@ def infer_feature_schema(train: pd.DataFrame, target: str, problem_type: str) ->
             continue
         column = train[name]
         numeric = pd.api.types.is_float_dtype(column)
-        features.append({
-            "name": str(name),
-            "kind": "numeric" if numeric else "categorical",
-            "dtype": "float64" if numeric else "object",
-            "nullable": bool(column.isna().any()),
-            "categories": None if numeric else sorted(str(v) for v in column.dropna().unique()),
-        })
+        features.append(
+            {
+                "name": str(name),
+                "kind": "numeric" if numeric else "categorical",
+                "dtype": "float64" if numeric else "object",
+                "nullable": bool(column.isna().any()),
+                "categories": None if numeric else sorted(str(v) for v in column.dropna().unique()),
+            }
+        )
     classes = None
     if problem_type == "classification":
         classes = [_json_scalar(v) for v in sorted(train[target].unique())]
@@ -45,13 +47,17 @@ def feature_names(schema: dict[str, Any], kind: str | None = None) -> list[str]:
 
 def build_preprocessor(schema: dict[str, Any]) -> ColumnTransformer:
     numeric = Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())])
-    categorical = Pipeline([
-        ("impute", SimpleImputer(strategy="most_frequent")),
-        ("encode", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
-    ])
+    categorical = Pipeline(
+        [
+            ("impute", SimpleImputer(strategy="most_frequent")),
+            ("encode", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+        ]
+    )
     return ColumnTransformer(
-        [("numeric", numeric, feature_names(schema, "numeric")),
-         ("categorical", categorical, feature_names(schema, "categorical"))],
+        [
+            ("numeric", numeric, feature_names(schema, "numeric")),
+            ("categorical", categorical, feature_names(schema, "categorical")),
+        ],
         remainder="drop",
         verbose_feature_names_out=False,
     )

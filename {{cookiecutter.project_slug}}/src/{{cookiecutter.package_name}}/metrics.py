@@ -15,14 +15,18 @@ def higher_is_better(name: str) -> bool:
     return name not in LOWER_IS_BETTER
 
 
-def classification_metrics(y_true: Any, y_pred: Any, proba: np.ndarray, classes: list[Any]) -> dict[str, float]:
+def classification_metrics(
+    y_true: Any, y_pred: Any, proba: np.ndarray, classes: list[Any]
+) -> dict[str, float]:
     binary = len(classes) == 2
     average = "binary" if binary else "macro"
     positive = classes[1] if binary else 1
     result = {
         "accuracy": skm.accuracy_score(y_true, y_pred),
         "balanced_accuracy": skm.balanced_accuracy_score(y_true, y_pred),
-        "precision": skm.precision_score(y_true, y_pred, average=average, pos_label=positive, zero_division=0),
+        "precision": skm.precision_score(
+            y_true, y_pred, average=average, pos_label=positive, zero_division=0
+        ),
         "recall": skm.recall_score(y_true, y_pred, average=average, pos_label=positive, zero_division=0),
         "f1": skm.f1_score(y_true, y_pred, average=average, pos_label=positive, zero_division=0),
         "log_loss": skm.log_loss(y_true, proba, labels=classes),

@@ -30,35 +30,49 @@ def _curve_points(y_true: pd.Series, proba: np.ndarray, classes: list[Any]) -> t
     return label_binarize(y_true, classes=classes).ravel(), proba.ravel()
 
 
-def classification_plots(out: Path, images: Path, y_true: pd.Series, y_pred: np.ndarray,
-                         proba: np.ndarray, classes: list[Any]) -> None:
+def classification_plots(
+    out: Path, images: Path, y_true: pd.Series, y_pred: np.ndarray, proba: np.ndarray, classes: list[Any]
+) -> None:
     pd.DataFrame({"actual": y_true.astype(str), "predicted": pd.Series(y_pred).astype(str)}).to_csv(
-        out / "confusion.csv", index=False)
+        out / "confusion.csv", index=False
+    )
     truth, scores = _curve_points(y_true, proba, classes)
     fpr, tpr, _ = roc_curve(truth, scores)
     pd.DataFrame({"fpr": fpr, "tpr": tpr}).round(6).to_csv(out / "roc.csv", index=False)
     precision, recall, _ = precision_recall_curve(truth, scores)
-    pd.DataFrame({"recall": recall, "precision": precision}).round(6).to_csv(out / "precision_recall.csv",
-                                                                          index=False)
+    pd.DataFrame({"recall": recall, "precision": precision}).round(6).to_csv(
+        out / "precision_recall.csv", index=False
+    )
 
     fig, ax = _figure()
     ConfusionMatrixDisplay.from_predictions(y_true, y_pred, labels=classes, ax=ax, colorbar=False)
     ax.set_title("Confusion matrix (test set)")
     _save(fig, images / "confusion_matrix.png")
-    for name, x, y, xlabel, ylabel in (("roc", fpr, tpr, "False positive rate", "True positive rate"),
-                                       ("precision_recall", recall, precision, "Recall", "Precision")):
+    for name, x, y, xlabel, ylabel in (
+        ("roc", fpr, tpr, "False positive rate", "True positive rate"),
+        ("precision_recall", recall, precision, "Recall", "Precision"),
+    ):
         fig, ax = _figure()
         ax.plot(x, y)
-        ax.set(xlabel=xlabel, ylabel=ylabel, title=f"{name.replace('_', '-').upper()} curve (test set)",
-               xlim=(0, 1), ylim=(0, 1.02))
+        ax.set(
+            xlabel=xlabel,
+            ylabel=ylabel,
+            title=f"{name.replace('_', '-').upper()} curve (test set)",
+            xlim=(0, 1),
+            ylim=(0, 1.02),
+        )
         _save(fig, images / f"{name}.png")
 
 
 def regression_plots(out: Path, images: Path, y_true: pd.Series, y_pred: np.ndarray) -> None:
     actual = y_true.to_numpy(dtype=float)
-    pd.DataFrame({"actual": actual, "predicted": y_pred}).round(6).to_csv(out / "predictions.csv", index=False)
+    pd.DataFrame({"actual": actual, "predicted": y_pred}).round(6).to_csv(
+        out / "predictions.csv", index=False
+    )
     residual = actual - y_pred
-    pd.DataFrame({"predicted": y_pred, "residual": residual}).round(6).to_csv(out / "residuals.csv", index=False)
+    pd.DataFrame({"predicted": y_pred, "residual": residual}).round(6).to_csv(
+        out / "residuals.csv", index=False
+    )
 
     fig, ax = _figure()
     ax.scatter(actual, y_pred, s=12, alpha=0.7)

@@ -9,19 +9,22 @@ from .config import Paths, ProblemType, SplitParams, load_params
 from .errors import run_stage
 
 
-def split_table(df: pd.DataFrame, target: str, problem_type: ProblemType,
-                params: SplitParams) -> tuple[pd.DataFrame, pd.DataFrame]:
+def split_table(
+    df: pd.DataFrame, target: str, problem_type: ProblemType, params: SplitParams
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     stratify = df[target] if problem_type == "classification" else None
-    train, test = train_test_split(df, test_size=params.test_size, random_state=params.random_state,
-                                   stratify=stratify)
+    train, test = train_test_split(
+        df, test_size=params.test_size, random_state=params.random_state, stratify=stratify
+    )
     return train.reset_index(drop=True), test.reset_index(drop=True)
 
 
 def main() -> None:
     params = load_params()
     paths = Paths()
-    train, test = split_table(pd.read_parquet(paths.validated), params.data.target, params.problem_type,
-                              params.split)
+    train, test = split_table(
+        pd.read_parquet(paths.validated), params.data.target, params.problem_type, params.split
+    )
     paths.train.parent.mkdir(parents=True, exist_ok=True)
     train.to_parquet(paths.train, index=False)
     test.to_parquet(paths.test, index=False)

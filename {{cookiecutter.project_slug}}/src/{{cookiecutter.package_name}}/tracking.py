@@ -22,8 +22,10 @@ def tracking_uri(params: MlflowParams, root: Path = Path()) -> str:
     if params.tracking == "server":
         uri = os.environ.get("MLFLOW_TRACKING_URI", "")
         if not uri:
-            raise TrackingError("mlflow.tracking is 'server' in params.yaml: set MLFLOW_TRACKING_URI "
-                                "(e.g. https://mlflow.example.com), or set mlflow.tracking to 'local'")
+            raise TrackingError(
+                "mlflow.tracking is 'server' in params.yaml: set MLFLOW_TRACKING_URI "
+                "(e.g. https://mlflow.example.com), or set mlflow.tracking to 'local'"
+            )
         return uri
     return f"sqlite:///{(root / LOCAL_STORE).resolve()}"
 

