@@ -18,8 +18,23 @@ CHOICES: dict[str, tuple[str, ...]] = {
 }
 # Packages the generated project imports: a package of the same name would shadow them.
 SHADOWED_DEPENDENCIES = frozenset(
-    {"dvc", "fastapi", "joblib", "matplotlib", "mlflow", "numpy", "pandas", "pandera",
-     "pydantic", "scipy", "sklearn", "uvicorn", "yaml", "pytest", "hypothesis"}
+    {
+        "dvc",
+        "fastapi",
+        "joblib",
+        "matplotlib",
+        "mlflow",
+        "numpy",
+        "pandas",
+        "pandera",
+        "pydantic",
+        "scipy",
+        "sklearn",
+        "uvicorn",
+        "yaml",
+        "pytest",
+        "hypothesis",
+    }
 )
 REMOTE_SCHEMES = {"s3": "s3://", "gs": "gs://", "azure": "azure://"}
 
@@ -45,7 +60,9 @@ def _check_project_name(value: str) -> str | None:
 
 def _check_slug(value: str) -> str | None:
     if not SLUG_RE.match(value):
-        return "lowercase letters and digits in words joined by single hyphens, starting with a letter (e.g. churn-model)"
+        return (
+            "lowercase letters and digits in words joined by single hyphens, starting with a letter (e.g. churn-model)"
+        )
     return None
 
 

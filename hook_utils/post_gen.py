@@ -33,11 +33,7 @@ def select_remote_doc(project: Path, remote: str) -> None:
 
 def answers_for_file(context: Mapping[str, Any]) -> dict[str, Any]:
     """The answers a later `cookiecutter --replay`-style update needs, without machine-specific paths."""
-    return {
-        key: value
-        for key, value in context.items()
-        if not key.startswith("_") or key in KEPT_PRIVATE_KEYS
-    }
+    return {key: value for key, value in context.items() if not key.startswith("_") or key in KEPT_PRIVATE_KEYS}
 
 
 def write_answers(project: Path, context: Mapping[str, Any]) -> None:

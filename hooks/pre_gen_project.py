@@ -4,6 +4,6 @@ import json
 import sys
 
 sys.path.insert(0, {{ cookiecutter._repo_dir | tojson }})
-from hook_utils.answers import main  # noqa: E402
+from hook_utils.answers import main
 
 sys.exit(main(json.loads({{ cookiecutter | jsonify | tojson }})))
