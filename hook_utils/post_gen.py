@@ -27,8 +27,6 @@ def select_remote_doc(project: Path, remote: str) -> None:
     if remote != "none":
         shutil.move(guides / f"{remote}.md", project / "docs" / "dvc-remote.md")
     shutil.rmtree(guides)
-    if not any((project / "docs").iterdir()):
-        (project / "docs").rmdir()
 
 
 def answers_for_file(context: Mapping[str, Any]) -> dict[str, Any]:

@@ -88,10 +88,10 @@ def test_pipeline_metrics_plots_and_mlflow_run(project: Path) -> None:
     images = {p.name for p in (project / "plots" / "images").iterdir()}
     if params["problem_type"] == "classification":
         assert metrics["accuracy"] > 0.9 and metrics["roc_auc"] > 0.95, metrics
-        assert {"confusion_matrix.png", "roc.png", "precision_recall.png", "feature_importance.png"} == images
+        assert {"confusion.png", "roc.png", "precision_recall.png", "feature_importance.png"} == images
     else:
         assert metrics["r2"] > 0.3 and 40 < metrics["rmse"] < 70, metrics
-        assert {"predicted_vs_actual.png", "residuals.png", "feature_importance.png"} == images
+        assert {"predictions.png", "residuals.png", "feature_importance.png"} == images
     metadata = json.loads((project / "models" / "metadata.json").read_text())
     head = run(project, "git", "rev-parse", "HEAD").stdout.strip()
     assert metadata["git_commit"] == head and metadata["metrics"] == metrics
@@ -140,7 +140,8 @@ def test_experiment_run_and_metrics_diff(project: Path) -> None:
     changes = diff["metrics/metrics.json"]
     assert any(change.get("diff") for change in changes.values()), changes
     params_diff = json.loads(run(project, "dvc", "params", "diff", "HEAD", "few-trees", "--json").stdout)
-    assert params_diff["params.yaml"]["train.hyperparameters.n_estimators"] == {"old": 200, "new": 5}
+    change = params_diff["params.yaml"]["train.hyperparameters.n_estimators"]
+    assert (change["old"], change["new"]) == (200, 5)
 
 
 def test_user_csv_with_categorical_column_through_params_only(project: Path) -> None:

@@ -28,8 +28,10 @@ def package_files(package: str) -> set[str]:
         "evaluate",
         "features",
         "lineage",
+        "lock_check",
         "metrics",
         "plots",
+        "report",
         "split",
         "tracking",
         "train",
@@ -53,7 +55,12 @@ def expected_files(answers: dict[str, str]) -> set[str]:
         "dvc.yaml",
         "params.yaml",
         "pyproject.toml",
-        "requirements.lock",
+        "requirements-lock.txt",
+        ".github/dependabot.yml",
+        ".github/workflows/ci.yml",
+        ".github/workflows/experiment.yml",
+        "docs/workflows.md",
+        "tests/test_report.py",
         "tests/conftest.py",
         "tests/test_config.py",
         "tests/test_data.py",
@@ -129,7 +136,7 @@ def test_dvc_remote_config(tmp_path: Path, answers: dict[str, str], remote_line:
     config = (project / ".dvc" / "config").read_text()
     if remote_line is None:
         assert "remote" not in config
-        assert not (project / "docs").exists()
+        assert not (project / "docs" / "dvc-remote.md").exists()
     else:
         assert "remote = storage" in config and remote_line in config
         guide = (project / "docs" / "dvc-remote.md").read_text()

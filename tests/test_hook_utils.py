@@ -109,7 +109,6 @@ def test_post_gen_keeps_only_the_selection(tmp_path: Path, remote: str) -> None:
     assert not (project / "licenses").exists()
     guide = project / "docs" / "dvc-remote.md"
     assert guide.exists() == (remote != "none")
-    assert (project / "docs").exists() == (remote != "none")
     stored = json.loads((project / ".cookiecutter.json").read_text())
     assert stored == VALID | {
         "dvc_remote": remote,

@@ -23,12 +23,12 @@ def test_stages_end_to_end(project: Path, problem_type: str) -> None:
     metadata = json.loads(paths.metadata.read_text())
     if problem_type == "classification":
         assert metrics["accuracy"] > 0.7
-        assert {"confusion_matrix.png", "roc.png", "precision_recall.png"} <= {
+        assert {"confusion.png", "roc.png", "precision_recall.png"} <= {
             p.name for p in (paths.plots / "images").iterdir()
         }
     else:
         assert metrics["r2"] > 0.5
-        assert (paths.plots / "images" / "predicted_vs_actual.png").is_file()
+        assert (paths.plots / "images" / "predictions.png").is_file()
     assert (paths.plots / "feature_importance.csv").is_file()
     assert metadata["metrics"] == metrics
     assert metadata["model_sha256"] and metadata["git_commit"] == "unknown"

@@ -1,26 +1,45 @@
-"""One entry point with a subcommand per job: `{{ cookiecutter.project_slug }} <command>`.
+"""One entry point with a subcommand per job: `{{ cookiecutter.project_slug }} <command> [options]`.
 
 dvc.yaml calls the stage modules directly (`python -m {{ cookiecutter.package_name }}.<stage>`); this runs the
-same code for people and scripts.
+same code for people, make and CI.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import sys
 from collections.abc import Sequence
 
 from .errors import run_stage
 
-STAGES = ("data", "validate", "split", "train", "evaluate")
+# command -> (module, takes options, help); a module is imported only when its command runs.
+COMMANDS = {
+    "data": ("data", False, "stage: write the bundled sample data"),
+    "validate": ("validate", False, "stage: check the data contract, write the typed table"),
+    "split": ("split", False, "stage: train/test split"),
+    "train": ("train", False, "stage: fit the model, log the MLflow run"),
+    "evaluate": ("evaluate", False, "stage: metrics, plots, model metadata"),
+    "report": ("report", True, "PR report against a base revision (report --help)"),
+    "check-lock": ("lock_check", False, "fail when dvc.lock does not match the code, params and data"),
+}
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="{{ cookiecutter.project_slug }}", description=__doc__)
-    parser.add_argument("stage", choices=STAGES, help="pipeline stage to run (`dvc repro` runs them all)")
+    parser = argparse.ArgumentParser(
+        prog="{{ cookiecutter.project_slug }}", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "command", choices=COMMANDS, help="; ".join(f"{k}: {v[2]}" for k, v in COMMANDS.items())
+    )
+    parser.add_argument("options", nargs=argparse.REMAINDER, help="options of the command")
     args = parser.parse_args(argv)
-    run_stage(importlib.import_module(f"{__package__}.{args.stage}").main)
+    module_name, takes_options, _ = COMMANDS[args.command]
+    if args.options and not takes_options:
+        parser.error(f"{args.command} takes no options")
+    module = importlib.import_module(f"{__package__}.{module_name}")
+    run_stage(module.main, args.options if takes_options else None)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from .errors import UserError
 from .estimators import ESTIMATORS, check_hyperparameters
+from .metrics import METRIC_NAMES
 
 ProblemType = Literal["classification", "regression"]
 ColumnKind = Literal["numeric", "categorical"]
@@ -54,6 +55,13 @@ class EvaluateParams(StrictModel):
     importance_repeats: int = Field(default=5, ge=1, le=50)
 
 
+class GateParams(StrictModel):
+    """The PR regression gate: fail when primary_metric is worse than the base by more than tolerance."""
+
+    primary_metric: str
+    tolerance: float = Field(ge=0)
+
+
 class MlflowParams(StrictModel):
     tracking: Literal["local", "server"]
     experiment_name: str = Field(min_length=1)
@@ -65,6 +73,7 @@ class Params(StrictModel):
     split: SplitParams
     train: TrainParams
     evaluate: EvaluateParams
+    gate: GateParams
     mlflow: MlflowParams
 
     @model_validator(mode="after")
@@ -83,6 +92,12 @@ class Params(StrictModel):
                 f"allowed: {', '.join(sorted(estimators))}"
             )
         check_hyperparameters(self.problem_type, self.train.estimator, self.train.hyperparameters)
+        metric_names = METRIC_NAMES[self.problem_type]
+        if self.gate.primary_metric not in metric_names:
+            raise ValueError(
+                f"gate.primary_metric: {self.gate.primary_metric!r} is not a {self.problem_type} metric; "
+                f"allowed: {', '.join(metric_names)}"
+            )
         return self
 
 

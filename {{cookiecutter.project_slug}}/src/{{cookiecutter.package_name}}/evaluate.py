@@ -18,7 +18,7 @@ from .errors import run_stage
 from .features import feature_names
 from .lineage import file_sha256
 from .metrics import classification_metrics, regression_metrics
-from .plots import classification_plots, importance_plot, regression_plots
+from .plots import classification_plot_data, regression_plot_data, write_plots
 from .tracking import start_experiment
 
 
@@ -51,20 +51,18 @@ def feature_importance(
     return table.sort_values("importance", ascending=False, ignore_index=True)
 
 
-def write_plots(
-    paths: Paths, test: pd.DataFrame, schema: dict[str, Any], evaluation: Evaluation, importance: pd.DataFrame
-) -> None:
-    images = paths.plots / "images"
-    images.mkdir(parents=True, exist_ok=True)
+def plot_data(
+    test: pd.DataFrame, schema: dict[str, Any], evaluation: Evaluation, importance: pd.DataFrame
+) -> dict[str, pd.DataFrame]:
     y_true = test[schema["target"]]
     if schema["problem_type"] == "regression":
-        regression_plots(paths.plots, images, y_true, evaluation.predictions)
+        data = regression_plot_data(y_true, evaluation.predictions)
     else:
         assert evaluation.probabilities is not None
-        classification_plots(
-            paths.plots, images, y_true, evaluation.predictions, evaluation.probabilities, schema["classes"]
+        data = classification_plot_data(
+            y_true, evaluation.predictions, evaluation.probabilities, schema["classes"]
         )
-    importance_plot(paths.plots, images, importance)
+    return data | {"feature_importance": importance.round(6)}
 
 
 def build_metadata(training: dict[str, Any], metrics: dict[str, float], paths: Paths) -> dict[str, Any]:
@@ -101,7 +99,7 @@ def main() -> None:
     importance = feature_importance(
         pipeline, test, schema, params.evaluate.importance_repeats, params.train.random_state
     )
-    write_plots(paths, test, schema, evaluation, importance)
+    write_plots(paths.plots, schema["problem_type"], plot_data(test, schema, evaluation, importance))
     paths.metrics.parent.mkdir(parents=True, exist_ok=True)
     paths.metrics.write_text(json.dumps(evaluation.metrics, indent=2) + "\n", encoding="utf-8")
     metadata = build_metadata(training, evaluation.metrics, paths)

@@ -9,6 +9,10 @@ from sklearn import metrics as skm
 
 # Metrics where a lower value is better; every other metric is better when higher.
 LOWER_IS_BETTER = frozenset({"rmse", "mae", "log_loss"})
+METRIC_NAMES = {
+    "classification": ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "log_loss", "roc_auc"),
+    "regression": ("rmse", "mae", "r2"),
+}
 
 
 def higher_is_better(name: str) -> bool:

@@ -1,7 +1,12 @@
-"""Plot data for `dvc plots` (CSV) and the same plots as PNG images (for reports and MLflow)."""
+"""Plot data for `dvc plots` (CSV, committed) and PNG images rendered from that same data.
+
+Images are always rendered from the CSV files, so the PR report can render the base branch's plots from
+the CSVs committed there, with the same code.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,15 +17,31 @@ from sklearn.metrics import ConfusionMatrixDisplay, precision_recall_curve, roc_
 from sklearn.preprocessing import label_binarize
 
 
-def _figure() -> tuple[Figure, Any]:
-    """A figure outside pyplot: no global state, no display backend needed."""
-    fig = Figure(figsize=(6, 4.5), dpi=100)
-    return fig, fig.subplots()
+@dataclass(frozen=True)
+class PlotSpec:
+    name: str  # CSV stem under plots/ and PNG stem under plots/images/
+    title: str
+    x: str
+    y: str
+    kind: str  # confusion | curve | scatter | bars
 
 
-def _save(fig: Figure, path: Path) -> None:
-    fig.tight_layout()
-    fig.savefig(path)
+IMPORTANCE = PlotSpec(
+    "feature_importance", "Feature importance (permutation, test set)", "importance", "feature", "bars"
+)
+PLOT_SPECS: dict[str, tuple[PlotSpec, ...]] = {
+    "classification": (
+        PlotSpec("confusion", "Confusion matrix (test set)", "actual", "predicted", "confusion"),
+        PlotSpec("roc", "ROC curve (test set)", "fpr", "tpr", "curve"),
+        PlotSpec("precision_recall", "Precision-recall curve (test set)", "recall", "precision", "curve"),
+        IMPORTANCE,
+    ),
+    "regression": (
+        PlotSpec("predictions", "Predicted vs actual (test set)", "actual", "predicted", "scatter"),
+        PlotSpec("residuals", "Residuals (test set)", "predicted", "residual", "scatter"),
+        IMPORTANCE,
+    ),
+}
 
 
 def _curve_points(y_true: pd.Series, proba: np.ndarray, classes: list[Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -30,68 +51,63 @@ def _curve_points(y_true: pd.Series, proba: np.ndarray, classes: list[Any]) -> t
     return label_binarize(y_true, classes=classes).ravel(), proba.ravel()
 
 
-def classification_plots(
-    out: Path, images: Path, y_true: pd.Series, y_pred: np.ndarray, proba: np.ndarray, classes: list[Any]
-) -> None:
-    pd.DataFrame({"actual": y_true.astype(str), "predicted": pd.Series(y_pred).astype(str)}).to_csv(
-        out / "confusion.csv", index=False
-    )
+def classification_plot_data(
+    y_true: pd.Series, y_pred: np.ndarray, proba: np.ndarray, classes: list[Any]
+) -> dict[str, pd.DataFrame]:
     truth, scores = _curve_points(y_true, proba, classes)
     fpr, tpr, _ = roc_curve(truth, scores)
-    pd.DataFrame({"fpr": fpr, "tpr": tpr}).round(6).to_csv(out / "roc.csv", index=False)
     precision, recall, _ = precision_recall_curve(truth, scores)
-    pd.DataFrame({"recall": recall, "precision": precision}).round(6).to_csv(
-        out / "precision_recall.csv", index=False
-    )
-
-    fig, ax = _figure()
-    ConfusionMatrixDisplay.from_predictions(y_true, y_pred, labels=classes, ax=ax, colorbar=False)
-    ax.set_title("Confusion matrix (test set)")
-    _save(fig, images / "confusion_matrix.png")
-    for name, x, y, xlabel, ylabel in (
-        ("roc", fpr, tpr, "False positive rate", "True positive rate"),
-        ("precision_recall", recall, precision, "Recall", "Precision"),
-    ):
-        fig, ax = _figure()
-        ax.plot(x, y)
-        ax.set(
-            xlabel=xlabel,
-            ylabel=ylabel,
-            title=f"{name.replace('_', '-').upper()} curve (test set)",
-            xlim=(0, 1),
-            ylim=(0, 1.02),
-        )
-        _save(fig, images / f"{name}.png")
+    return {
+        "confusion": pd.DataFrame(
+            {"actual": y_true.astype(str).to_numpy(), "predicted": np.asarray(y_pred).astype(str)}
+        ),
+        "roc": pd.DataFrame({"fpr": fpr, "tpr": tpr}).round(6),
+        "precision_recall": pd.DataFrame({"recall": recall, "precision": precision}).round(6),
+    }
 
 
-def regression_plots(out: Path, images: Path, y_true: pd.Series, y_pred: np.ndarray) -> None:
+def regression_plot_data(y_true: pd.Series, y_pred: np.ndarray) -> dict[str, pd.DataFrame]:
     actual = y_true.to_numpy(dtype=float)
-    pd.DataFrame({"actual": actual, "predicted": y_pred}).round(6).to_csv(
-        out / "predictions.csv", index=False
-    )
-    residual = actual - y_pred
-    pd.DataFrame({"predicted": y_pred, "residual": residual}).round(6).to_csv(
-        out / "residuals.csv", index=False
-    )
-
-    fig, ax = _figure()
-    ax.scatter(actual, y_pred, s=12, alpha=0.7)
-    low, high = float(min(actual.min(), y_pred.min())), float(max(actual.max(), y_pred.max()))
-    ax.plot([low, high], [low, high], linestyle="--", color="grey")
-    ax.set(xlabel="Actual", ylabel="Predicted", title="Predicted vs actual (test set)")
-    _save(fig, images / "predicted_vs_actual.png")
-    fig, ax = _figure()
-    ax.scatter(y_pred, residual, s=12, alpha=0.7)
-    ax.axhline(0, linestyle="--", color="grey")
-    ax.set(xlabel="Predicted", ylabel="Residual (actual - predicted)", title="Residuals (test set)")
-    _save(fig, images / "residuals.png")
+    return {
+        "predictions": pd.DataFrame({"actual": actual, "predicted": y_pred}).round(6),
+        "residuals": pd.DataFrame({"predicted": y_pred, "residual": actual - y_pred}).round(6),
+    }
 
 
-def importance_plot(out: Path, images: Path, importance: pd.DataFrame, top: int = 20) -> None:
-    importance.round(6).to_csv(out / "feature_importance.csv", index=False)
-    shown = importance.head(top).iloc[::-1]
-    fig, ax = _figure()
-    ax.barh(shown["feature"].astype(str), shown["importance"])
-    ax.set(xlabel="Permutation importance (score drop)", title=f"Feature importance (top {len(shown)})")
-    ax.tick_params(axis="y", labelsize=7)
-    _save(fig, images / "feature_importance.png")
+def render(spec: PlotSpec, data: pd.DataFrame, path: Path, top_features: int = 20) -> None:
+    """Draw one plot from its CSV data into a PNG (outside pyplot: no global state, no display needed)."""
+    fig = Figure(figsize=(6, 4.5), dpi=100)
+    ax = fig.subplots()
+    if spec.kind == "confusion":
+        labels = sorted(set(data[spec.x].astype(str)) | set(data[spec.y].astype(str)))
+        ConfusionMatrixDisplay.from_predictions(
+            data[spec.x].astype(str), data[spec.y].astype(str), labels=labels, ax=ax, colorbar=False
+        )
+    elif spec.kind == "curve":
+        ax.plot(data[spec.x], data[spec.y])
+        ax.set(xlim=(0, 1), ylim=(0, 1.02))
+    elif spec.kind == "scatter":
+        ax.scatter(data[spec.x], data[spec.y], s=12, alpha=0.7)
+        if spec.name == "predictions":
+            low, high = float(data.min(axis=None)), float(data.max(axis=None))
+            ax.plot([low, high], [low, high], linestyle="--", color="grey")
+        else:
+            ax.axhline(0, linestyle="--", color="grey")
+    else:
+        shown = data.head(top_features).iloc[::-1]
+        ax.barh(shown[spec.y].astype(str), shown[spec.x])
+        ax.tick_params(axis="y", labelsize=7)
+    if spec.kind != "confusion":
+        ax.set(xlabel=spec.x, ylabel=spec.y)
+    ax.set_title(spec.title)
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def write_plots(plots_dir: Path, problem_type: str, data: dict[str, pd.DataFrame]) -> None:
+    """Write each plot's CSV (for `dvc plots`) and render its PNG into plots_dir/images."""
+    images = plots_dir / "images"
+    images.mkdir(parents=True, exist_ok=True)
+    for spec in PLOT_SPECS[problem_type]:
+        data[spec.name].to_csv(plots_dir / f"{spec.name}.csv", index=False)
+        render(spec, data[spec.name], images / f"{spec.name}.png")

@@ -59,8 +59,11 @@ def log_run(
     params: Params,
     info: dict[str, Any],
     paths: Paths,
-) -> str:
-    """One MLflow run with params, the model (signature + input example) and lineage tags; returns its id."""
+) -> tuple[str, str]:
+    """One MLflow run with params, the model (signature + input example) and lineage tags.
+
+    Returns the run id and its experiment id.
+    """
     start_experiment(params.mlflow, paths.root)
     features = train[feature_names(schema)]
     example = features.head(5)
@@ -85,7 +88,7 @@ def log_run(
             # MLflow saves with skops, which loads only trusted types; this model was trained just now.
             skops_trusted_types=get_untrusted_types(data=skops_dumps(pipeline)),
         )
-        return run.info.run_id
+        return run.info.run_id, run.info.experiment_id
 
 
 def main() -> None:
@@ -100,7 +103,9 @@ def main() -> None:
     paths.model.parent.mkdir(parents=True, exist_ok=True)
     joblib.dump(pipeline, paths.model)
     info = lineage(params, paths, datetime.now(UTC))
-    info["mlflow_run_id"] = log_run(pipeline, train, schema, params, info, paths)
+    info["mlflow_run_id"], info["mlflow_experiment_id"] = log_run(
+        pipeline, train, schema, params, info, paths
+    )
     info["feature_schema"] = schema
     paths.training_info.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     print(f"trained {params.train.estimator} on {len(train)} rows; MLflow run {info['mlflow_run_id']}")

@@ -1,0 +1,32 @@
+# The template repository's two entry points; see README.md.
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: help demo test test-fast lint
+
+help:
+	@echo "make demo       generate a project with the defaults into build/demo, set it up, run its pipeline"
+	@echo "make test       all template tests (end-to-end included)"
+	@echo "make test-fast  template tests without the slow end-to-end ones"
+	@echo "make lint       ruff on the template's own code"
+
+$(BIN)/.installed: requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+demo: $(BIN)/.installed
+	$(BIN)/python scripts/demo.py build/demo
+
+test: $(BIN)/.installed lint
+	$(BIN)/python -m pytest
+
+test-fast: $(BIN)/.installed
+	$(BIN)/python -m pytest -m "not slow"
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .

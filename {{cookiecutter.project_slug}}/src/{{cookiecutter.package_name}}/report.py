@@ -1,0 +1,241 @@
+"""The pull-request report: metrics, params, data and plots of this branch against a base revision.
+
+Pure functions build the comparison and the markdown; `main()` gathers the inputs from git and DVC, so the
+same report runs in CI (posted by CML) and locally (`make report`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .config import GateParams, Paths, load_params
+from .errors import run_stage
+from .metrics import higher_is_better
+from .plots import PLOT_SPECS, render
+
+WATERMARK = "experiment-report"
+SAME = 1e-9
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    name: str
+    base: float | None
+    current: float | None
+
+    @property
+    def delta(self) -> float | None:
+        if self.base is None or self.current is None:
+            return None
+        return self.current - self.base
+
+    @property
+    def verdict(self) -> str:
+        if self.base is None:
+            return "new"
+        if self.current is None:
+            return "removed"
+        delta = self.delta or 0.0
+        if abs(delta) <= SAME:
+            return "same"
+        return "better" if (delta > 0) == higher_is_better(self.name) else "worse"
+
+
+@dataclass(frozen=True)
+class GateResult:
+    passed: bool
+    metric: str
+    tolerance: float
+    message: str
+
+
+def compare_metrics(base: Mapping[str, float] | None, current: Mapping[str, float]) -> list[MetricRow]:
+    """One row per metric on either side, in the order of the current metrics, then removed ones."""
+    base = base or {}
+    names = list(current) + [name for name in base if name not in current]
+    return [MetricRow(name, base.get(name), current.get(name)) for name in names]
+
+
+def check_gate(rows: Sequence[MetricRow], gate: GateParams) -> GateResult:
+    """Fail when the primary metric is worse than base by more than the tolerance (in its own units)."""
+    row = next((r for r in rows if r.name == gate.primary_metric), None)
+    name, tolerance = gate.primary_metric, gate.tolerance
+    if row is None or row.current is None:
+        return GateResult(False, name, tolerance, f"primary metric `{name}` was not produced by this branch")
+    if row.base is None:
+        return GateResult(
+            True, name, tolerance, f"no `{name}` on the base yet (first run): nothing to compare"
+        )
+    worse_by = -(row.delta or 0.0) if higher_is_better(name) else (row.delta or 0.0)
+    direction = "higher" if higher_is_better(name) else "lower"
+    summary = (
+        f"`{name}` {row.base:.4f} → {row.current:.4f} ({row.delta:+.4f}; {direction} is better, "
+        f"tolerance {tolerance:g})"
+    )
+    if worse_by > tolerance:
+        return GateResult(
+            False, name, tolerance, f"{summary}: worse than the base by more than the tolerance"
+        )
+    return GateResult(True, name, tolerance, summary)
+
+
+def _number(value: float | None) -> str:
+    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.4f}"
+
+
+VERDICT_MARKS = {
+    "better": "🟢 better",
+    "worse": "🔴 worse",
+    "same": "⚪ same",
+    "new": "🆕 new",
+    "removed": "⚫ removed",
+}
+
+
+def metrics_table(rows: Sequence[MetricRow], base_label: str) -> list[str]:
+    lines = [f"| metric | {base_label} | this PR | Δ | |", "|---|---:|---:|---:|---|"]
+    for row in rows:
+        delta = "—" if row.delta is None else f"{row.delta:+.4f}"
+        lines.append(
+            f"| {row.name} | {_number(row.base)} | {_number(row.current)} | {delta} | "
+            f"{VERDICT_MARKS[row.verdict]} |"
+        )
+    return lines
+
+
+def params_table(changes: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    if not changes:
+        return ["No parameter changed."]
+    lines = ["| param | base | this PR |", "|---|---|---|"]
+    lines += [
+        f"| `{key}` | `{change.get('old')}` | `{change.get('new')}` |" for key, change in changes.items()
+    ]
+    return lines
+
+
+def data_lines(changes: Mapping[str, Sequence[Mapping[str, str]]]) -> list[str]:
+    listed = [
+        (kind, item["path"])
+        for kind in ("added", "modified", "deleted", "renamed")
+        for item in changes.get(kind, [])
+    ]
+    if not listed:
+        return ["No DVC-tracked data or artifact changed."]
+    return [f"- {kind}: `{path}`" for kind, path in listed]
+
+
+def render_markdown(
+    *,
+    rows: Sequence[MetricRow],
+    gate: GateResult,
+    params: Mapping[str, Mapping[str, Any]],
+    data: Mapping[str, Sequence[Mapping[str, str]]],
+    plots: Sequence[tuple[str, str | None, str]],
+    base_label: str,
+    run_link: str | None = None,
+) -> str:
+    status = "✅ **Gate passed**" if gate.passed else "❌ **Gate failed**: this change makes the model worse"
+    lines = [f"## Experiment report: this PR vs `{base_label}`", "", f"{status}: {gate.message}", ""]
+    if run_link:
+        lines += [f"MLflow run: {run_link}", ""]
+    lines += ["### Metrics (test set)", "", *metrics_table(rows, base_label), ""]
+    lines += ["### Params changed", "", *params_table(params), ""]
+    lines += ["### Data and artifacts changed (`dvc diff`)", "", *data_lines(data), ""]
+    lines += ["### Plots", "", f"| {base_label} | this PR |", "|---|---|"]
+    for title, base_image, image in plots:
+        base_cell = f"![{title} ({base_label})]({base_image})" if base_image else "no plot on base"
+        lines.append(f"| {base_cell} | ![{title} (this PR)]({image}) |")
+    return "\n".join(lines) + "\n"
+
+
+# --- gathering the inputs from git and DVC ------------------------------------------------------------
+
+
+def _git_show(rev: str, path: str) -> str | None:
+    result = subprocess.run(["git", "show", f"{rev}:{path}"], capture_output=True, text=True, check=False)
+    return result.stdout if result.returncode == 0 else None
+
+
+def _dvc_json(*args: str) -> dict[str, Any]:
+    result = subprocess.run(["dvc", *args, "--json"], capture_output=True, text=True, check=True)
+    return json.loads(result.stdout or "{}")
+
+
+def base_metrics(rev: str, paths: Paths) -> dict[str, float] | None:
+    text = _git_show(rev, paths.metrics.as_posix())
+    return None if text is None else json.loads(text)
+
+
+def render_plots(
+    rev: str, base_label: str, problem_type: str, paths: Paths, out: Path
+) -> list[tuple[str, str | None, str]]:
+    """Render each plot for the base (from its committed CSV) and this branch, side by side."""
+    rendered = []
+    for spec in PLOT_SPECS[problem_type]:
+        csv = paths.plots / f"{spec.name}.csv"
+        current = out / f"{spec.name}.png"
+        render(spec, pd.read_csv(csv), current)
+        base_text = _git_show(rev, csv.as_posix())
+        base_image = None
+        if base_text is not None:
+            base_image = f"{spec.name}_base.png"
+            render(spec, pd.read_csv(StringIO(base_text)), out / base_image)
+        rendered.append((spec.title, base_image, current.name))
+    return rendered
+
+
+def mlflow_run_link(paths: Paths) -> str | None:
+    uri = os.environ.get("MLFLOW_TRACKING_URI", "")
+    if not uri.startswith(("http://", "https://")) or not paths.training_info.is_file():
+        return None
+    info = json.loads(paths.training_info.read_text(encoding="utf-8"))
+    run, experiment = info.get("mlflow_run_id"), info.get("mlflow_experiment_id")
+    return f"{uri.rstrip('/')}/#/experiments/{experiment}/runs/{run}" if run and experiment else None
+
+
+def build_report(base: str, out: Path, paths: Paths | None = None) -> GateResult:
+    paths = paths or Paths()
+    params = load_params(paths.params)
+    out.mkdir(parents=True, exist_ok=True)
+    current = json.loads(paths.metrics.read_text(encoding="utf-8"))
+    rows = compare_metrics(base_metrics(base, paths), current)
+    gate = check_gate(rows, params.gate)
+    markdown = render_markdown(
+        rows=rows,
+        gate=gate,
+        base_label=base,
+        params=_dvc_json("params", "diff", base).get(paths.params.name, {}),
+        data=_dvc_json("diff", base),
+        plots=render_plots(base, base, params.problem_type, paths, out),
+        run_link=mlflow_run_link(paths),
+    )
+    (out / "report.md").write_text(markdown, encoding="utf-8")
+    (out / "gate.json").write_text(json.dumps(asdict(gate), indent=2) + "\n", encoding="utf-8")
+    return gate
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Report this branch's experiment against a base revision.")
+    parser.add_argument("--base", default="main", help="git revision to compare with (default: main)")
+    parser.add_argument("--out", type=Path, default=Path("reports/experiment"), help="output folder")
+    parser.add_argument("--gate", action="store_true", help="exit 1 when the regression gate fails")
+    args = parser.parse_args(argv)
+    gate = build_report(args.base, args.out)
+    print((args.out / "report.md").read_text(encoding="utf-8"))
+    return 1 if args.gate and not gate.passed else 0
+
+
+if __name__ == "__main__":
+    run_stage(main, sys.argv[1:])
