@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: help demo test test-fast lint
+.PHONY: help demo test test-fast lint system-deps
 
 help:
 	@echo "make demo       generate a project with the defaults into build/demo, set it up, run its pipeline"
@@ -21,12 +21,15 @@ $(BIN)/.installed: requirements-dev.txt
 demo: $(BIN)/.installed
 	$(BIN)/python scripts/demo.py build/demo
 
-test: $(BIN)/.installed lint
+test: $(BIN)/.installed system-deps lint
 	$(BIN)/python -m pytest
+
+system-deps: ## podman, runc, debootstrap, jq for the act and container tests (apt-get, as root, once)
+	bash scripts/install-system-deps.sh
 
 test-fast: $(BIN)/.installed
 	$(BIN)/python -m pytest -m "not slow"
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/ruff check --config pyproject.toml .
+	$(BIN)/ruff format --config pyproject.toml --check .

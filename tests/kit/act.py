@@ -7,10 +7,12 @@ and `gh`/`docker` are stand-ins on PATH (tests/kit/bin/). What they did is recor
   labels and CML comments. Seed it with `seed_state()` before a run.
 - cache_dir (actions/cache store; defaults to state_dir/cache so a second run can hit).
 """
+
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -22,6 +24,8 @@ from typing import Any
 
 KIT_DIR = Path(__file__).resolve().parent
 STAND_INS_DIR = KIT_DIR / "stand_ins"
+sys.path.insert(0, str(KIT_DIR / "lib"))
+import kitstate  # noqa: E402  (stdlib-only helpers shared with the stand-ins)
 
 # owner/repo@sha (exactly as the template's workflows pin them) -> stand-in directory
 STAND_INS: dict[str, str] = {
@@ -87,43 +91,71 @@ class ActResult:
         root = self.out_dir / "artifacts"
         if not root.is_dir():
             return {}
-        return {d.name: sorted(str(f.relative_to(d)) for f in d.rglob("*") if f.is_file())
-                for d in sorted(root.iterdir()) if d.is_dir()}
+        return {
+            d.name: sorted(str(f.relative_to(d)) for f in d.rglob("*") if f.is_file())
+            for d in sorted(root.iterdir())
+            if d.is_dir()
+        }
 
     @property
     def failed_steps(self) -> list[str]:
-        return [line.split("Failure - ", 1)[1].strip() for line in self.output.splitlines()
-                if "❌  Failure - " in line]
+        """Names of failed steps as act prints them (first line of a run step, no duration)."""
+        return [
+            re.sub(r" \[[^\]]*\]$", "", line.split("Failure - ", 1)[1].strip())
+            for line in self.output.splitlines()
+            if "❌  Failure - " in line
+        ]
 
     def tail(self, lines: int = 80) -> str:
         return "\n".join(self.output.splitlines()[-lines:])
 
 
-def seed_state(state_dir: Path, *, issues: Sequence[Mapping[str, Any]] = (),
-               prs: Sequence[Mapping[str, Any]] = (), labels: Sequence[str] = (),
-               strict_labels: bool = True) -> None:
+def seed_state(
+    state_dir: Path,
+    *,
+    issues: Sequence[Mapping[str, Any]] = (),
+    prs: Sequence[Mapping[str, Any]] = (),
+    labels: Sequence[str] = (),
+    strict_labels: bool = True,
+) -> None:
     """Write github.json with existing issues/PRs (number, title, body, labels, state[, head, base])."""
-    sys.path.insert(0, str(KIT_DIR / "lib"))
-    from kitstate import DEFAULT_LABELS
 
     def item(raw: Mapping[str, Any]) -> dict[str, Any]:
-        return {"body": "", "labels": [], "state": "open", "comments": [], "created_at": "",
-                "updated_at": "", "edits": 0, **raw}
+        return {
+            "body": "",
+            "labels": [],
+            "state": "open",
+            "comments": [],
+            "created_at": "",
+            "updated_at": "",
+            "edits": 0,
+            **raw,
+        }
 
     numbers = [int(i["number"]) for i in [*issues, *prs]]
-    state = {"next_number": max(numbers, default=0) + 1, "issues": [item(i) for i in issues],
-             "prs": [item(p) for p in prs], "comments": [],
-             "labels": list(DEFAULT_LABELS) + [l for l in labels if l not in DEFAULT_LABELS],
-             "strict_labels": strict_labels}
+    state = {
+        "next_number": max(numbers, default=0) + 1,
+        "issues": [item(i) for i in issues],
+        "prs": [item(p) for p in prs],
+        "comments": [],
+        "labels": list(kitstate.DEFAULT_LABELS) + [x for x in labels if x not in kitstate.DEFAULT_LABELS],
+        "strict_labels": strict_labels,
+    }
     state_dir.mkdir(parents=True, exist_ok=True)
     (state_dir / "github.json").write_text(json.dumps(state, indent=2))
 
 
 def _event(event_name: str, payload: Mapping[str, Any], repository: str) -> dict[str, Any]:
     owner, name = repository.split("/")
-    event: dict[str, Any] = {"repository": {"full_name": repository, "name": name, "owner": {"login": owner},
-                                            "default_branch": "main",
-                                            "html_url": f"https://github.com/{repository}"}}
+    event: dict[str, Any] = {
+        "repository": {
+            "full_name": repository,
+            "name": name,
+            "owner": {"login": owner},
+            "default_branch": "main",
+            "html_url": f"https://github.com/{repository}",
+        }
+    }
     event.update(payload)
     if event_name.startswith("pull_request"):
         pr = event.setdefault("pull_request", {})
@@ -134,14 +166,51 @@ def _event(event_name: str, payload: Mapping[str, Any], repository: str) -> dict
     return event
 
 
-def run_workflow(project_dir: str | Path, workflow: str | Path, event_name: str,
-                 event_payload: Mapping[str, Any] | None, out_dir: str | Path, *,
-                 state_dir: str | Path | None = None, cache_dir: str | Path | None = None,
-                 job: str | None = None, env: Mapping[str, str] | None = None,
-                 secrets: Mapping[str, str] | None = None, vars: Mapping[str, str] | None = None,
-                 inputs: Mapping[str, str] | None = None, repository: str = "owner/project",
-                 podman: bool = False, base_image: str | None = None,
-                 extra_args: Sequence[str] = (), timeout: float = 1800) -> ActResult:
+def _register_event_pr(state: Path, event: Mapping[str, Any]) -> None:
+    """A pull_request event's PR exists in the fake repository (numbers then never collide)."""
+    pr, number = event["pull_request"], int(event["number"])
+    with kitstate.github_state(state) as data:
+        if not any(p["number"] == number for p in data["prs"]):
+            data["prs"].append(
+                {
+                    "number": number,
+                    "title": pr.get("title", "event PR"),
+                    "body": pr.get("body") or "",
+                    "labels": [],
+                    "state": "open",
+                    "comments": [],
+                    "created_at": "",
+                    "updated_at": "",
+                    "edits": 0,
+                    "source": "event",
+                    "head": pr["head"]["ref"],
+                    "base": pr["base"]["ref"],
+                }
+            )
+        data["next_number"] = max(data["next_number"], number + 1)
+
+
+def run_workflow(
+    project_dir: str | Path,
+    workflow: str | Path,
+    event_name: str,
+    event_payload: Mapping[str, Any] | None,
+    out_dir: str | Path,
+    *,
+    state_dir: str | Path | None = None,
+    cache_dir: str | Path | None = None,
+    job: str | None = None,
+    env: Mapping[str, str] | None = None,
+    secrets: Mapping[str, str] | None = None,
+    vars: Mapping[str, str] | None = None,
+    inputs: Mapping[str, str] | None = None,
+    repository: str = "owner/project",
+    actor: str = "owner",
+    podman: bool = False,
+    base_image: str | None = None,
+    extra_args: Sequence[str] = (),
+    timeout: float = 1800,
+) -> ActResult:
     """Run one workflow file with act (host mode, offline) and collect what the stand-ins recorded.
 
     project_dir must be a git repository (act takes sha/ref from it; it is copied, not modified).
@@ -154,26 +223,63 @@ def run_workflow(project_dir: str | Path, workflow: str | Path, event_name: str,
     cache = Path(cache_dir).resolve() if cache_dir else state / "cache"
     for d in (out, state, cache):
         d.mkdir(parents=True, exist_ok=True)
+    for script in (KIT_DIR / "bin").iterdir():  # exec bits can get lost in copies/archives
+        script.chmod(script.stat().st_mode | 0o111)
     event_file = out / "event.json"
-    event_file.write_text(json.dumps(_event(event_name, event_payload or {}, repository), indent=2))
+    event = _event(event_name, event_payload or {}, repository)
+    if inputs:  # act's --input flag does not reach inputs.* of workflow_dispatch; the payload does
+        event["inputs"] = {**event.get("inputs", {}), **inputs}
+    event_file.write_text(json.dumps(event, indent=2))
+    if event_name.startswith("pull_request"):
+        _register_event_pr(state, event)
     empty = out / "empty.env"
     empty.write_text("")
     kit_env = {
         "PATH": f"{KIT_DIR / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
-        "ACT_KIT_HOME": str(KIT_DIR), "ACT_KIT_OUT": str(out), "ACT_KIT_STATE": str(state),
-        "ACT_KIT_CACHE_DIR": str(cache), "ACT_KIT_HOST_PYTHON": sys.executable,
+        "ACT_KIT_HOME": str(KIT_DIR),
+        "ACT_KIT_OUT": str(out),
+        "ACT_KIT_STATE": str(state),
+        "ACT_KIT_CACHE_DIR": str(cache),
+        "ACT_KIT_HOST_PYTHON": sys.executable,
         "GITHUB_REPOSITORY": repository,
     }
     if podman:
         kit_env["ACT_KIT_PODMAN"] = "1"
         if base_image:
             kit_env["ACT_KIT_BASE_IMAGE"] = base_image
-    cmd = [ensure_act(), event_name, "-W", str(Path(workflow)), "-e", str(event_file),
-           "-P", "ubuntu-latest=-self-hosted", "-P", "ubuntu-24.04=-self-hosted", "-P", "ubuntu-22.04=-self-hosted",
-           "--action-offline-mode", "--pull=false", "--container-daemon-socket", "-",
-           "--no-cache-server", "--action-cache-path", str(out / "act-cache"), "--defaultbranch", "main",
-           "--env-file", str(empty), "--secret-file", str(empty), "--var-file", str(empty),
-           "--input-file", str(empty)]
+    cmd = [
+        ensure_act(),
+        event_name,
+        "-W",
+        str(Path(workflow)),
+        "-e",
+        str(event_file),
+        "-P",
+        "ubuntu-latest=-self-hosted",
+        "-P",
+        "ubuntu-24.04=-self-hosted",
+        "-P",
+        "ubuntu-22.04=-self-hosted",
+        "--action-offline-mode",
+        "--pull=false",
+        "--container-daemon-socket",
+        "-",
+        "--no-cache-server",
+        "--action-cache-path",
+        str(out / "act-cache"),
+        "--defaultbranch",
+        "main",
+        "--actor",
+        actor,
+        "--env-file",
+        str(empty),
+        "--secret-file",
+        str(empty),
+        "--var-file",
+        str(empty),
+        "--input-file",
+        str(empty),
+    ]
     for ref, directory in STAND_INS.items():
         cmd += ["--local-repository", f"{ref}={STAND_INS_DIR / directory}"]
     if job:
@@ -184,11 +290,10 @@ def run_workflow(project_dir: str | Path, workflow: str | Path, event_name: str,
         cmd += ["-s", f"{key}={value}"]
     for key, value in (vars or {}).items():
         cmd += ["--var", f"{key}={value}"]
-    for key, value in (inputs or {}).items():
-        cmd += ["--input", f"{key}={value}"]
     cmd += list(extra_args)
-    proc = subprocess.Popen(cmd, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
     try:
         output, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -209,5 +314,5 @@ def _records(out: Path) -> dict[str, list[Any]]:
         if path.name not in ("event.json", "github.json"):
             records[path.stem] = _load(path, [])
     for path in out.glob("*.jsonl"):
-        records[path.stem] = [json.loads(l) for l in path.read_text().splitlines() if l.strip()]
+        records[path.stem] = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     return records

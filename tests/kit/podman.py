@@ -9,6 +9,7 @@ from PATH (official image: /usr/local/bin/python, ours: /usr/bin/python via pyth
 and make its own venv (`python -m venv /opt/venv`, then use /opt/venv/bin/...): ours is
 Debian's python, where a bare `pip install` into the system is refused (PEP 668).
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -64,21 +65,49 @@ def ensure_base_image(python_version: str = "3.11", suite: str = "bookworm") -> 
             return tag
         root = Path(tempfile.mkdtemp(prefix="act-kit-rootfs-"))
         try:
-            subprocess.run(["debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}",
-                            suite, str(root), apt_mirror()], check=True, capture_output=True)
+            subprocess.run(
+                [
+                    "debootstrap",
+                    "--variant=minbase",
+                    f"--include={','.join(BASE_PACKAGES)}",
+                    suite,
+                    str(root),
+                    apt_mirror(),
+                ],
+                check=True,
+                capture_output=True,
+            )
             # pip inside reaches PyPI the way the host does: same CA bundle; the host's other pip
             # settings (find-links, file:// extra indexes) point at host paths, so they are left out.
             shutil.copy("/etc/ssl/certs/ca-certificates.crt", root / "etc/ssl/certs/ca-certificates.crt")
             (root / "etc/pip.conf").write_text("[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n")
-            for junk in ["var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc", "usr/share/man",
-                         "usr/share/info"]:
+            for junk in [
+                "var/cache/apt/archives",
+                "var/lib/apt/lists",
+                "usr/share/doc",
+                "usr/share/man",
+                "usr/share/info",
+            ]:
                 shutil.rmtree(root / junk, ignore_errors=True)
                 (root / junk).mkdir(parents=True, exist_ok=True)
             tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
-            subprocess.run(["podman", "import", "--change", "ENV LANG=C.UTF-8",
-                            "--change", "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                            "--change", 'CMD ["python3"]', "-", tag],
-                           stdin=tar.stdout, check=True, capture_output=True)
+            subprocess.run(
+                [
+                    "podman",
+                    "import",
+                    "--change",
+                    "ENV LANG=C.UTF-8",
+                    "--change",
+                    "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                    "--change",
+                    'CMD ["python3"]',
+                    "-",
+                    tag,
+                ],
+                stdin=tar.stdout,
+                check=True,
+                capture_output=True,
+            )
             if tar.wait() != 0:
                 raise RuntimeError("tar of the rootfs failed")
         finally:
@@ -96,10 +125,17 @@ class BuildResult:
     seconds: float
 
 
-def build_image(context_dir: str | Path, tag: str, build_args: Mapping[str, str] | None = None, *,
-                dockerfile: str | Path | None = None, extra_tags: Sequence[str] = (),
-                labels: Mapping[str, str] | None = None, target: str | None = None,
-                timeout: float = 1800) -> BuildResult:
+def build_image(
+    context_dir: str | Path,
+    tag: str,
+    build_args: Mapping[str, str] | None = None,
+    *,
+    dockerfile: str | Path | None = None,
+    extra_tags: Sequence[str] = (),
+    labels: Mapping[str, str] | None = None,
+    target: str | None = None,
+    timeout: float = 1800,
+) -> BuildResult:
     """`podman build` with no pulls; returns output and image id instead of raising."""
     cmd = ["podman", "build", "--runtime", "runc", "--network", "host", "--pull=never", "-t", tag]
     for extra in extra_tags:
@@ -116,15 +152,18 @@ def build_image(context_dir: str | Path, tag: str, build_args: Mapping[str, str]
     proc = subprocess.run([*cmd, str(context_dir)], capture_output=True, text=True, timeout=timeout)
     image_id = ""
     if proc.returncode == 0:
-        image_id = subprocess.run(["podman", "image", "inspect", "--format", "{{.Id}}", tag],
-                                  capture_output=True, text=True).stdout.strip()
-    return BuildResult(proc.returncode == 0, proc.returncode, proc.stdout + proc.stderr, tag, image_id,
-                       time.monotonic() - start)
+        image_id = subprocess.run(
+            ["podman", "image", "inspect", "--format", "{{.Id}}", tag], capture_output=True, text=True
+        ).stdout.strip()
+    return BuildResult(
+        proc.returncode == 0, proc.returncode, proc.stdout + proc.stderr, tag, image_id, time.monotonic() - start
+    )
 
 
 def image_size(tag: str) -> int:
-    out = subprocess.run(["podman", "image", "inspect", "--format", "{{.Size}}", tag],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["podman", "image", "inspect", "--format", "{{.Size}}", tag], capture_output=True, text=True, check=True
+    ).stdout
     return int(out.strip())
 
 
@@ -143,8 +182,9 @@ class Container:
         return proc.stdout + proc.stderr
 
     def running(self) -> bool:
-        out = subprocess.run(["podman", "inspect", "--format", "{{.State.Running}}", self.name],
-                             capture_output=True, text=True).stdout
+        out = subprocess.run(
+            ["podman", "inspect", "--format", "{{.State.Running}}", self.name], capture_output=True, text=True
+        ).stdout
         return out.strip() == "true"
 
     def exec(self, *argv: str) -> subprocess.CompletedProcess[str]:
@@ -166,9 +206,15 @@ def wait_for_port(port: int, timeout: float = 60, container: Container | None = 
 
 
 @contextmanager
-def run_container(tag: str, port: int | None = None, env: Mapping[str, str] | None = None, *,
-                  command: Sequence[str] = (), options: Sequence[str] = (),
-                  wait_timeout: float = 60) -> Iterator[Container]:
+def run_container(
+    tag: str,
+    port: int | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    command: Sequence[str] = (),
+    options: Sequence[str] = (),
+    wait_timeout: float = 60,
+) -> Iterator[Container]:
     """Run `tag` detached on the host network; wait for `port` on 127.0.0.1; always removed.
 
     The process in the container must bind 127.0.0.1 (host network: it is the host's loopback).

@@ -1,4 +1,5 @@
 """upload-artifact / download-artifact stand-ins: $ACT_KIT_OUT/artifacts/<name>/ is the store."""
+
 from __future__ import annotations
 
 import fnmatch
@@ -24,15 +25,19 @@ def _expand(patterns: list[str], hidden: bool) -> list[Path]:
         for match in glob.glob(full, recursive=True, include_hidden=hidden) or []:
             p = Path(match)
             found = [p] if p.is_file() else [f for f in p.rglob("*") if f.is_file()]
-            target.update(f for f in found if hidden or not any(
-                part.startswith(".") for part in f.relative_to(p if p.is_dir() else p.parent).parts))
+            target.update(
+                f
+                for f in found
+                if hidden
+                or not any(part.startswith(".") for part in f.relative_to(p if p.is_dir() else p.parent).parts)
+            )
     return sorted(files - excluded)
 
 
 def upload() -> int:
     args = inputs()
     name = args.get("name") or "artifact"
-    patterns = [l.strip() for l in str(args.get("path", "")).splitlines() if l.strip()]
+    patterns = [p.strip() for p in str(args.get("path", "")).splitlines() if p.strip()]
     files = _expand(patterns, str(args.get("include-hidden-files")) == "true")
     if not files:
         mode = args.get("if-no-files-found") or "warn"
@@ -46,8 +51,10 @@ def upload() -> int:
     dest = out_dir() / "artifacts" / name
     if dest.exists():
         if str(args.get("overwrite")) != "true":
-            print(f"::error::Failed to CreateArtifact: Received non-retryable error: (409) Conflict: "
-                  f"an artifact with this name already exists on the workflow run")
+            print(
+                "::error::Failed to CreateArtifact: Received non-retryable error: (409) Conflict: "
+                "an artifact with this name already exists on the workflow run"
+            )
             return 1
         shutil.rmtree(dest)
     # Like the real action: paths are stored relative to the least common ancestor.
@@ -61,8 +68,11 @@ def upload() -> int:
     rel = [str(f.relative_to(root)) for f in files]
     append_record("artifacts", {"name": name, "files": rel, "retention-days": args.get("retention-days")})
     set_output("artifact-id", str(abs(hash(name)) % 10**9))
-    set_output("artifact-url", f"https://github.com/{os.environ.get('GITHUB_REPOSITORY', '')}/actions/runs/"
-               f"{os.environ.get('GITHUB_RUN_ID', '0')}/artifacts/{name}")
+    set_output(
+        "artifact-url",
+        f"https://github.com/{os.environ.get('GITHUB_REPOSITORY', '')}/actions/runs/"
+        f"{os.environ.get('GITHUB_RUN_ID', '0')}/artifacts/{name}",
+    )
     set_output("artifact-digest", digest.hexdigest())
     print(f"act-kit upload-artifact: {name}: {len(files)} file(s) -> {dest}")
     return 0
@@ -91,5 +101,4 @@ def download() -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).parent))
     sys.exit(upload() if sys.argv[1] == "upload" else download())

@@ -5,6 +5,7 @@ Two places hold what stand-ins record:
 - $ACT_KIT_STATE (the fake GitHub repository, may outlive a run): github.json with issues,
   pull requests, labels and CML comments, sharing one number space like GitHub does.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -16,8 +17,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-DEFAULT_LABELS = ["bug", "documentation", "duplicate", "enhancement", "good first issue",
-                  "help wanted", "invalid", "question", "wontfix"]
+DEFAULT_LABELS = [
+    "bug",
+    "documentation",
+    "duplicate",
+    "enhancement",
+    "good first issue",
+    "help wanted",
+    "invalid",
+    "question",
+    "wontfix",
+]
 
 
 def out_dir() -> Path:
@@ -50,11 +60,20 @@ def append_record(name: str, record: dict[str, Any]) -> None:
         data.append(record)
 
 
-def github_state() -> Any:
+def empty_github_state() -> dict[str, Any]:
+    return {
+        "next_number": 1,
+        "issues": [],
+        "prs": [],
+        "comments": [],
+        "labels": list(DEFAULT_LABELS),
+        "strict_labels": True,
+    }
+
+
+def github_state(directory: Path | None = None) -> Any:
     """Context manager over the fake repository state (issues, prs, labels, comments)."""
-    default = {"next_number": 1, "issues": [], "prs": [], "comments": [],
-               "labels": list(DEFAULT_LABELS), "strict_labels": True}
-    return locked_json(state_dir() / "github.json", default)
+    return locked_json((directory or state_dir()) / "github.json", empty_github_state())
 
 
 def inputs() -> dict[str, Any]:

@@ -4,6 +4,7 @@ Each is `python3 "$ACT_KIT_HOME/lib/standins.py" <name>` run from a composite ac
 KIT_INPUTS=${{ toJSON(inputs) }}. They record what they were given under $ACT_KIT_OUT and set
 outputs shaped like the real actions' for the simple cases.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -13,7 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,15 +36,19 @@ def setup_dvc(args: Inputs) -> int:
         spec = "dvc" if version == "latest" else f"dvc=={version}"
         print(f"act-kit setup-dvc: pip installing {spec} into {shutil.which('python')}")
         subprocess.run(["python", "-m", "pip", "install", "-q", spec], check=True)
-    append_record("setup-dvc", {"version": version, "preinstalled": bool(found),
-                                "dvc": shutil.which("dvc")})
+    append_record("setup-dvc", {"version": version, "preinstalled": bool(found), "dvc": shutil.which("dvc")})
     return 0
 
 
 def setup_buildx(args: Inputs) -> int:
     append_record("setup-buildx", {"inputs": args})
-    for key, value in {"name": "act-kit-builder", "driver": "docker-container",
-                       "platforms": "linux/amd64", "endpoint": "act-kit", "status": "running"}.items():
+    for key, value in {
+        "name": "act-kit-builder",
+        "driver": "docker-container",
+        "platforms": "linux/amd64",
+        "endpoint": "act-kit",
+        "status": "running",
+    }.items():
         set_output(key, value)
     print("act-kit setup-buildx: recorded (no buildx; build-push uses podman when ACT_KIT_PODMAN=1)")
     return 0
@@ -61,8 +66,15 @@ def docker_login(args: Inputs) -> int:
     if not args.get("username") or not args.get("password"):
         print("::error::Username and password required")
         return 1
-    append_record("docker-login", {"registry": registry, "username": args["username"],
-                                   "password_given": True, "logout": args.get("logout", "true")})
+    append_record(
+        "docker-login",
+        {
+            "registry": registry,
+            "username": args["username"],
+            "password_given": True,
+            "logout": args.get("logout", "true"),
+        },
+    )
     print(f"Login Succeeded (act-kit stand-in; recorded {args['username']}@{registry})")
     return 0
 
@@ -80,8 +92,9 @@ def _attrs(spec: str) -> dict[str, str]:
     return attrs
 
 
-def compute_tags(tag_specs: list[str], ev_name: str, ref: str, sha: str, payload: dict[str, Any],
-                 flavor: dict[str, str]) -> list[tuple[int, str]]:
+def compute_tags(
+    tag_specs: list[str], ev_name: str, ref: str, sha: str, payload: dict[str, Any], flavor: dict[str, str]
+) -> list[tuple[int, str]]:
     """(priority, tag) pairs for the tag types the template uses; others fail loudly."""
     result: list[tuple[int, str]] = []
     for spec in tag_specs:
@@ -98,9 +111,9 @@ def compute_tags(tag_specs: list[str], ev_name: str, ref: str, sha: str, payload
         elif kind == "ref":
             prio = 600
             if a.get("event") == "branch" and ref.startswith("refs/heads/"):
-                value = _sanitize(ref[len("refs/heads/"):])
+                value = _sanitize(ref[len("refs/heads/") :])
             elif a.get("event") == "tag" and ref.startswith("refs/tags/"):
-                value = _sanitize(ref[len("refs/tags/"):])
+                value = _sanitize(ref[len("refs/tags/") :])
             elif a.get("event") == "pr" and ev_name.startswith("pull_request"):
                 prefix = a.get("prefix", "pr-")
                 value = str(payload.get("number") or payload.get("pull_request", {}).get("number"))
@@ -112,8 +125,12 @@ def compute_tags(tag_specs: list[str], ev_name: str, ref: str, sha: str, payload
                 continue
             major, minor, patch, rest = match.groups()
             pattern = a.get("pattern", "{{version}}")
-            value = (pattern.replace("{{version}}", f"{major}.{minor}.{patch}{rest}")
-                     .replace("{{major}}", major).replace("{{minor}}", minor).replace("{{patch}}", patch))
+            value = (
+                pattern.replace("{{version}}", f"{major}.{minor}.{patch}{rest}")
+                .replace("{{major}}", major)
+                .replace("{{minor}}", minor)
+                .replace("{{patch}}", patch)
+            )
             prio = 900
         elif kind == "schedule":
             if ev_name != "schedule":
@@ -134,8 +151,12 @@ def docker_metadata(args: Inputs) -> int:
     ref, sha = os.environ.get("GITHUB_REF", ""), os.environ.get("GITHUB_SHA", "0" * 40)
     payload = event()
     images = [i.split(",")[0].split("=")[-1] if "name=" in i else i for i in lines(args.get("images"))]
-    specs = lines(args.get("tags")) or ["type=schedule", "type=ref,event=branch", "type=ref,event=tag",
-                                        "type=ref,event=pr"]
+    specs = lines(args.get("tags")) or [
+        "type=schedule",
+        "type=ref,event=branch",
+        "type=ref,event=tag",
+        "type=ref,event=pr",
+    ]
     flavor = {k: v for f in lines(args.get("flavor")) for k, v in [f.split("=", 1)]}
     pairs = compute_tags(specs, ev_name, ref, sha, payload, flavor)
     seen: list[str] = []
@@ -149,9 +170,10 @@ def docker_metadata(args: Inputs) -> int:
     labels = {
         "org.opencontainers.image.title": repo_info.get("name") or repo().split("/")[-1],
         "org.opencontainers.image.description": repo_info.get("description") or "",
-        "org.opencontainers.image.url": url, "org.opencontainers.image.source": url,
+        "org.opencontainers.image.url": url,
+        "org.opencontainers.image.source": url,
         "org.opencontainers.image.version": version,
-        "org.opencontainers.image.created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        "org.opencontainers.image.created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
         "org.opencontainers.image.revision": sha,
         "org.opencontainers.image.licenses": (repo_info.get("license") or {}).get("spdx_id") or "",
     }
@@ -161,7 +183,7 @@ def docker_metadata(args: Inputs) -> int:
     sep_tags = args.get("sep-tags") or "\n"
     sep_labels = args.get("sep-labels") or "\n"
     label_lines = [f"{k}={v}" for k, v in labels.items()]
-    doc = {"tags": full, "labels": labels, "annotations": [f"manifest:{l}" for l in label_lines]}
+    doc = {"tags": full, "labels": labels, "annotations": [f"manifest:{line}" for line in label_lines]}
     set_output("version", version)
     set_output("tags", sep_tags.join(full))
     set_output("tag-names", "\n".join(seen))
@@ -177,25 +199,48 @@ def build_push(args: Inputs) -> int:
     context = args.get("context") or "."
     file = args.get("file") or str(Path(context) / "Dockerfile")
     tags = lines(args.get("tags"))
-    labels = dict(l.split("=", 1) for l in lines(args.get("labels")) if "=" in l)
-    build_args = dict(l.split("=", 1) for l in lines(args.get("build-args")) if "=" in l)
-    rec: dict[str, Any] = {"inputs": args, "context": context, "file": file, "tags": tags,
-                           "labels": labels, "build_args": build_args, "push": truthy(args.get("push")),
-                           "load": truthy(args.get("load")), "provenance": args.get("provenance"),
-                           "sbom": args.get("sbom"), "platforms": args.get("platforms"), "built": False}
+    labels = dict(x.split("=", 1) for x in lines(args.get("labels")) if "=" in x)
+    build_args = dict(x.split("=", 1) for x in lines(args.get("build-args")) if "=" in x)
+    rec: dict[str, Any] = {
+        "inputs": args,
+        "context": context,
+        "file": file,
+        "tags": tags,
+        "labels": labels,
+        "build_args": build_args,
+        "push": truthy(args.get("push")),
+        "load": truthy(args.get("load")),
+        "provenance": args.get("provenance"),
+        "sbom": args.get("sbom"),
+        "platforms": args.get("platforms"),
+        "built": False,
+    }
     if os.environ.get("ACT_KIT_PODMAN") == "1":
         sys.path.insert(0, str(Path(os.environ["ACT_KIT_HOME"])))
         from podman import build_image  # type: ignore[import-not-found]
+
         injected = {}
         base = os.environ.get("ACT_KIT_BASE_IMAGE")
         if base and "BASE_IMAGE" not in build_args:
             injected["BASE_IMAGE"] = base
-        result = build_image(context, tags[0] if tags else "localhost/act-kit-build:latest",
-                             {**build_args, **injected}, dockerfile=file, extra_tags=tags[1:],
-                             labels=labels, target=args.get("target") or None)
+        result = build_image(
+            context,
+            tags[0] if tags else "localhost/act-kit-build:latest",
+            {**build_args, **injected},
+            dockerfile=file,
+            extra_tags=tags[1:],
+            labels=labels,
+            target=args.get("target") or None,
+        )
         print(result.output[-20000:])
-        rec.update({"built": result.ok, "injected_build_args": injected, "image_id": result.image_id,
-                    "build_seconds": result.seconds})
+        rec.update(
+            {
+                "built": result.ok,
+                "injected_build_args": injected,
+                "image_id": result.image_id,
+                "build_seconds": result.seconds,
+            }
+        )
         if not result.ok:
             append_record("builds", rec)
             print("::error::buildx failed with: podman build failed (act-kit)")
@@ -221,11 +266,17 @@ def attest(args: Inputs) -> int:
         print("::error::One of subject-path or subject-digest/subject-name must be provided")
         return 1
     if digest and not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
-        print(f"::error::subject-digest must be in the format \"sha256:<hex-digest>\" ({digest})")
+        print(f'::error::subject-digest must be in the format "sha256:<hex-digest>" ({digest})')
         return 1
-    append_record("attestations", {"subject-name": args.get("subject-name"), "subject-digest": digest,
-                                   "subject-path": args.get("subject-path"),
-                                   "push-to-registry": args.get("push-to-registry")})
+    append_record(
+        "attestations",
+        {
+            "subject-name": args.get("subject-name"),
+            "subject-digest": digest,
+            "subject-path": args.get("subject-path"),
+            "push-to-registry": args.get("push-to-registry"),
+        },
+    )
     set_output("bundle-path", str(Path(os.environ.get("RUNNER_TEMP", "/tmp")) / "attestation.jsonl"))
     set_output("attestation-id", "1")
     set_output("attestation-url", f"https://github.com/{repo()}/attestations/1")
@@ -235,16 +286,28 @@ def attest(args: Inputs) -> int:
 def create_pull_request(args: Inputs) -> int:
     cwd = Path(os.environ.get("GITHUB_WORKSPACE", ".")) / (args.get("path") or "")
     add_paths = lines(args.get("add-paths")) or ["."]
-    status = subprocess.run(["git", "status", "--porcelain=v1", "-uall", "--", *add_paths], cwd=cwd,
-                            capture_output=True, text=True, check=True).stdout
+    status = subprocess.run(
+        ["git", "status", "--porcelain=v1", "-uall", "--", *add_paths],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     files = sorted(line[3:] for line in status.splitlines())
     branch = args.get("branch") or "create-pull-request/patch"
     base = args.get("base") or os.environ.get("GITHUB_REF_NAME") or "main"
     body = Path(args["body-path"]).read_text() if args.get("body-path") else (args.get("body") or "")
     title = args.get("title") or "Changes by create-pull-request action"
-    rec: dict[str, Any] = {"branch": branch, "base": base, "title": title, "body": body,
-                           "commit-message": args.get("commit-message") or "[create-pull-request] automated change",
-                           "labels": lines(args.get("labels")), "files": files, "draft": args.get("draft")}
+    rec: dict[str, Any] = {
+        "branch": branch,
+        "base": base,
+        "title": title,
+        "body": body,
+        "commit-message": args.get("commit-message") or "[create-pull-request] automated change",
+        "labels": lines(args.get("labels")),
+        "files": files,
+        "draft": args.get("draft"),
+    }
     with github_state() as state:
         existing = next((p for p in state["prs"] if p.get("head") == branch and p["state"] == "open"), None)
         if not files:
@@ -258,10 +321,23 @@ def create_pull_request(args: Inputs) -> int:
         else:
             operation, number = "created", state["next_number"]
             state["next_number"] += 1
-            state["prs"].append({"number": number, "title": title, "body": body, "labels": rec["labels"],
-                                 "state": "open", "comments": [], "created_at": "", "updated_at": "",
-                                 "edits": 0, "head": branch, "base": base, "files": files,
-                                 "source": "create-pull-request"})
+            state["prs"].append(
+                {
+                    "number": number,
+                    "title": title,
+                    "body": body,
+                    "labels": rec["labels"],
+                    "state": "open",
+                    "comments": [],
+                    "created_at": "",
+                    "updated_at": "",
+                    "edits": 0,
+                    "head": branch,
+                    "base": base,
+                    "files": files,
+                    "source": "create-pull-request",
+                }
+            )
     rec.update({"operation": operation, "number": number})
     append_record("create-pull-request", rec)
     if number is not None:
@@ -273,9 +349,16 @@ def create_pull_request(args: Inputs) -> int:
     return 0
 
 
-HANDLERS = {"setup-dvc": setup_dvc, "setup-buildx": setup_buildx, "setup-qemu": setup_qemu,
-            "docker-login": docker_login, "docker-metadata": docker_metadata, "build-push": build_push,
-            "attest-build-provenance": attest, "create-pull-request": create_pull_request}
+HANDLERS = {
+    "setup-dvc": setup_dvc,
+    "setup-buildx": setup_buildx,
+    "setup-qemu": setup_qemu,
+    "docker-login": docker_login,
+    "docker-metadata": docker_metadata,
+    "build-push": build_push,
+    "attest-build-provenance": attest,
+    "create-pull-request": create_pull_request,
+}
 
 if __name__ == "__main__":
     sys.exit(HANDLERS[sys.argv[1]](inputs()))

@@ -1,4 +1,5 @@
 """act-kit stand-in for actions/setup-python: venv from the host python (see tests/kit/README.md)."""
+
 import json
 import os
 import subprocess
@@ -15,7 +16,9 @@ def main() -> int:
         requested = Path(req_file).read_text().split()[0]
     actual = subprocess.run(
         [HOST_PY, "-c", "import platform; print(platform.python_version())"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     matches = not requested or actual == requested or actual.startswith(requested.rstrip(".x") + ".")
     if not matches:
@@ -37,8 +40,15 @@ def main() -> int:
     if out:
         rec = Path(out) / "setup-python.json"
         data = json.loads(rec.read_text()) if rec.exists() else []
-        data.append({"requested": requested, "actual": actual, "matches": matches,
-                     "cache": os.environ.get("KIT_CACHE", ""), "venv": str(venv)})
+        data.append(
+            {
+                "requested": requested,
+                "actual": actual,
+                "matches": matches,
+                "cache": os.environ.get("KIT_CACHE", ""),
+                "venv": str(venv),
+            }
+        )
         rec.write_text(json.dumps(data, indent=2))
     print(f"act-kit setup-python: requested {requested or '(none)'} -> host python {actual} venv {venv}")
     return 0

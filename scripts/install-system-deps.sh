@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs what the end-to-end template tests need on a Debian bookworm machine, as root.
+# Idempotent: safe to run again on a machine where everything is already installed.
+#
+#   apt:  podman + runc (containers; rootful, runc runtime, host network), debootstrap (the
+#         local base image: no registry is reachable), jq (the gh stand-in's --jq), git, curl,
+#         nodejs only if no `node` is on PATH (act runs the node20 cache stand-in with it).
+#         podman's recommends bring slirp4netns/uidmap/fuse-overlayfs; rootful use needs none.
+#   conf: /etc/containers/containers.conf  [containers] default_ulimits = []
+#         (without it runc fails here: "error setting rlimit type 7: operation not permitted").
+# Python tools (act, actionlint, hadolint, zizmor) come from requirements-dev.txt. Root is needed only when
+# something is missing.
+set -euo pipefail
+
+export DEBIAN_FRONTEND=noninteractive
+
+packages=(podman runc debootstrap jq git curl ca-certificates)
+command -v node > /dev/null || packages+=(nodejs)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2> /dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+conf=/etc/containers/containers.conf
+if [ "${#missing[@]}" -eq 0 ] && grep -q '^[[:space:]]*default_ulimits' "$conf" 2> /dev/null; then
+    exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-system-deps.sh: missing ${missing[*]:-the podman ulimits setting}; run it as root (apt-get)" >&2
+    exit 1
+fi
+if [ "${#missing[@]}" -gt 0 ]; then
+    apt-get update -q
+    apt-get install -y -q "${missing[@]}"
+fi
+
+mkdir -p /etc/containers
+if ! grep -q '^[[:space:]]*default_ulimits' "$conf" 2> /dev/null; then
+    if grep -q '^\[containers\]' "$conf" 2> /dev/null; then
+        sed -i 's/^\[containers\]/[containers]\ndefault_ulimits = []/' "$conf"
+    else
+        printf '\n[containers]\ndefault_ulimits = []\n' >> "$conf"
+    fi
+fi
+
+podman --version

@@ -1,0 +1,1 @@
+"""Test kit: act (GitHub Actions offline) and podman helpers for the template tests."""

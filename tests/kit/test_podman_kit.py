@@ -1,0 +1,101 @@
+"""The podman kit proves itself: base image, build, run, curl; and build-push via act for real."""
+
+from __future__ import annotations
+
+import subprocess
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+from .act import run_workflow
+from .podman import build_image, ensure_base_image, free_port, image_size, run_container
+
+pytestmark = pytest.mark.slow
+
+DOCKERFILE = """\
+ARG BASE_IMAGE=python:3.11-slim
+FROM ${BASE_IMAGE}
+RUN python -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir six==1.16.0
+USER 10001
+ENV PORT=8765
+CMD ["sh", "-c", "exec /opt/venv/bin/python -m http.server --bind 127.0.0.1 ${PORT}"]
+"""
+
+WORKFLOW = """\
+name: image
+on: push
+jobs:
+  image:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1
+      - id: meta
+        uses: docker/metadata-action@dc802804100637a589fabce1cb79ff13a1411302
+        with: {images: localhost/kit-act-demo, tags: type=sha}
+      - uses: docker/build-push-action@53b7df96c91f9c12dcc8a07bcb9ccacbed38856a
+        with: {context: ., load: true, push: false, tags: "${{ steps.meta.outputs.tags }}"}
+      - run: |
+          docker run -d --name "$NAME" -p "$PORT:$PORT" -e PORT="$PORT" "${{ steps.meta.outputs.tags }}"
+          for _ in $(seq 60); do curl -fsS "http://127.0.0.1:$PORT/" > /dev/null && break; sleep 0.5; done
+          curl -fsS "http://127.0.0.1:$PORT/" > /dev/null
+          docker logs "$NAME"
+          docker rm -f "$NAME"
+"""
+
+
+def test_base_image_build_run_and_curl(tmp_path: Path) -> None:
+    base = ensure_base_image("3.11")
+    assert base == "localhost/mlops-base:bookworm-py3.11"
+    (tmp_path / "Dockerfile").write_text(DOCKERFILE)
+    tag = f"localhost/kit-demo:{uuid.uuid4().hex[:8]}"
+    result = build_image(tmp_path, tag, {"BASE_IMAGE": base})
+    try:
+        assert result.ok, result.output[-3000:]
+        assert 0 < image_size(tag) < 400_000_000
+        port = free_port()
+        with run_container(tag, port, {"PORT": str(port)}) as container:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
+                assert response.status == 200
+            assert container.exec("id", "-u").stdout.strip() == "10001"
+        names = subprocess.run(
+            ["podman", "ps", "-a", "--format", "{{.Names}}"], capture_output=True, text=True
+        ).stdout.split()
+        assert container.name not in names
+    finally:
+        subprocess.run(["podman", "rmi", "-f", tag], capture_output=True)
+
+
+def test_build_push_action_builds_with_podman_under_act(tmp_path: Path) -> None:
+    base = ensure_base_image("3.11")
+    repo = tmp_path / "repo"
+    (repo / ".github/workflows").mkdir(parents=True)
+    (repo / ".github/workflows/image.yml").write_text(WORKFLOW)
+    (repo / "Dockerfile").write_text(DOCKERFILE)
+    git = ["git", "-c", "user.email=kit@example.com", "-c", "user.name=kit", "-C", str(repo)]
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "init"], check=True)
+    name = f"kit-smoke-{uuid.uuid4().hex[:8]}"
+    result = run_workflow(
+        repo,
+        ".github/workflows/image.yml",
+        "push",
+        {},
+        tmp_path / "out",
+        podman=True,
+        base_image=base,
+        env={"NAME": name, "PORT": str(free_port())},
+    )
+    try:
+        assert result.ok, result.tail(60)
+        (build,) = result.builds
+        assert build["built"] is True and build["load"] is True
+        assert build["injected_build_args"] == {"BASE_IMAGE": base}
+        assert build["build_args"] == {}
+        assert '"GET / HTTP/1.1" 200' in result.output  # `docker logs` through the shim
+    finally:
+        subprocess.run(["podman", "rm", "-f", name], capture_output=True)
+        for build in result.builds:
+            subprocess.run(["podman", "rmi", "-f", *build["tags"]], capture_output=True)
