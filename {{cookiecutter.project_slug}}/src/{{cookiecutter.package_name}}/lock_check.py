@@ -49,7 +49,8 @@ def describe(stale: Mapping[str, list[str]]) -> str:
 
 
 def main() -> int:
-    result = subprocess.run(["dvc", "status", "--json"], capture_output=True, text=True, check=True)
+    command = [sys.executable, "-m", "dvc", "status", "--json"]  # the DVC of this environment
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
     stale = stale_stages(json.loads(result.stdout or "{}"))
     if stale:
         print(describe(stale), file=sys.stderr)

@@ -26,6 +26,8 @@ from .metrics import higher_is_better
 from .plots import PLOT_SPECS, render
 
 WATERMARK = "experiment-report"
+# Distinct from 1 (a crash) and 2 (bad input), so CI can tell "the model got worse" from "the report broke".
+GATE_FAILED_EXIT_CODE = 3
 SAME = 1e-9
 
 
@@ -169,7 +171,8 @@ def _git_show(rev: str, path: str) -> str | None:
 
 
 def _dvc_json(*args: str) -> dict[str, Any]:
-    result = subprocess.run(["dvc", *args, "--json"], capture_output=True, text=True, check=True)
+    command = [sys.executable, "-m", "dvc", *args, "--json"]  # the DVC of this environment
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
     return json.loads(result.stdout or "{}")
 
 
@@ -230,11 +233,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Report this branch's experiment against a base revision.")
     parser.add_argument("--base", default="main", help="git revision to compare with (default: main)")
     parser.add_argument("--out", type=Path, default=Path("reports/experiment"), help="output folder")
-    parser.add_argument("--gate", action="store_true", help="exit 1 when the regression gate fails")
+    parser.add_argument(
+        "--gate", action="store_true", help=f"exit {GATE_FAILED_EXIT_CODE} when the regression gate fails"
+    )
     args = parser.parse_args(argv)
     gate = build_report(args.base, args.out)
     print((args.out / "report.md").read_text(encoding="utf-8"))
-    return 1 if args.gate and not gate.passed else 0
+    return GATE_FAILED_EXIT_CODE if args.gate and not gate.passed else 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,117 @@
+"""The PR loop end to end under act: experiment.yml posts one report comment, gates regressions and
+enforces the dvc.lock policy; ci.yml runs the project's own lint and tests. Slow (act runs the real jobs)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import generate
+from tests.kit.act import ActResult, run_workflow
+from tests.test_generated_project import commit, run
+
+pytestmark = pytest.mark.slow
+EXPERIMENT = ".github/workflows/experiment.yml"
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated project on `main` with its pipeline run and dvc.lock, metrics and plots committed."""
+    project = generate(tmp_path_factory.mktemp("experiment"))
+    commit(project, "Generated from the template")
+    run(project, "make", "install", f"PYTHON={sys.executable}", "EXTRAS=train")
+    run(project, "make", "pipeline")
+    commit(project, "Pipeline results")
+    # What actions/checkout with fetch-depth 0 gives the job: the base branch as a remote-tracking ref.
+    run(project, "git", "update-ref", "refs/remotes/origin/main", "main")
+    return project
+
+
+def open_branch(project: Path, name: str, change: Callable[[dict[str, Any]], None], *, repro: bool = True) -> None:
+    run(project, "git", "checkout", "--quiet", "-B", name, "main")
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    change(params)
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    if repro:
+        run(project, "make", "pipeline")
+    commit(project, f"Experiment {name}")
+
+
+def pull_request(project: Path, branch: str, out: Path, state: Path, number: int) -> ActResult:
+    payload = {
+        "number": number,
+        "pull_request": {
+            "number": number,
+            "head": {"ref": branch, "repo": {"full_name": "owner/project"}},
+            "base": {"ref": "main", "repo": {"full_name": "owner/project"}},
+        },
+    }
+    return run_workflow(project, EXPERIMENT, "pull_request", payload, out, state_dir=state)
+
+
+def hyperparameters(**values: Any) -> Callable[[dict[str, Any]], None]:
+    return lambda params: params["train"]["hyperparameters"].update(values)
+
+
+def test_report_is_one_comment_updated_in_place(repo: Path, tmp_path: Path) -> None:
+    open_branch(repo, "fewer-trees", hyperparameters(n_estimators=50))
+    first = pull_request(repo, "fewer-trees", tmp_path / "run1", tmp_path / "github", 7)
+    assert first.ok, first.tail()
+    [comment] = first.comments
+    body = comment["body"]
+    assert comment["target"] == "pr/7" and comment["updates"] == 0
+    assert body.startswith("## Experiment report: this PR vs `origin/main`")
+    assert "✅ **Gate passed**" in body
+    assert "| metric | origin/main | this PR | Δ | |" in body
+    assert "| f1 | 0.9655 | " in body and "| roc_auc | 0.9932 | " in body
+    assert "| `train.hyperparameters.n_estimators` | `200` | `50` |" in body
+    assert "- modified: `models/model.joblib`" in body
+    images = {"confusion", "roc", "precision_recall", "feature_importance"}
+    assert {f"{name}{side}.png" for name in images for side in ("", "_base")} == set(comment["assets"])
+    assert "![ROC curve (test set) (origin/main)](roc_base.png)" in body
+    assert {"report.md", "gate.json", "roc.png", "roc_base.png"} <= set(first.artifacts["experiment-report"])
+
+    second = pull_request(repo, "fewer-trees", tmp_path / "run2", tmp_path / "github", 7)
+    assert second.ok, second.tail()
+    [updated] = second.comments
+    assert (updated["id"], updated["updates"]) == (comment["id"], 1)
+    # The restored DVC cache holds the run-cache: unchanged data stages are not run again. (train re-runs:
+    # dvc.lock names the outputs trained on the author's machine, which only a DVC remote can provide.)
+    for stage in ("data", "validate", "split"):
+        assert f"Stage '{stage}' is cached - skipping run" in second.output
+
+
+def test_clearly_worse_model_fails_the_gate_and_says_so(repo: Path, tmp_path: Path) -> None:
+    open_branch(repo, "one-stump", hyperparameters(n_estimators=1, max_depth=1))
+    result = pull_request(repo, "one-stump", tmp_path / "run", tmp_path / "github", 8)
+    assert not result.ok
+    assert result.failed_steps == ["Main Regression gate"], result.failed_steps
+    [comment] = result.comments
+    assert "❌ **Gate failed**: this change makes the model worse" in comment["body"]
+    assert "worse than the base by more than the tolerance" in comment["body"]
+    assert "Regression gate::`f1` 0.9655 → " in result.output
+
+
+def test_stale_dvc_lock_fails_with_the_fix(repo: Path, tmp_path: Path) -> None:
+    open_branch(repo, "forgot-repro", hyperparameters(n_estimators=20), repro=False)
+    result = pull_request(repo, "forgot-repro", tmp_path / "run", tmp_path / "github", 9)
+    assert not result.ok
+    assert result.failed_steps == ["Main Check the dvc.lock policy"], result.failed_steps
+    assert "train: param train.hyperparameters.n_estimators modified" in result.output
+    assert (
+        "run `make pipeline` (dvc repro) locally, then commit dvc.lock, metrics/ and plots/ and push" in result.output
+    )
+    assert result.comments == []
+
+
+def test_ci_workflow_lints_and_tests(repo: Path, tmp_path: Path) -> None:
+    run(repo, "git", "checkout", "--quiet", "main")
+    result = run_workflow(repo, ".github/workflows/ci.yml", "push", {"ref": "refs/heads/main"}, tmp_path / "ci")
+    assert result.ok, result.tail()
+    assert "ruff check" in result.output and "Passed" in result.output
+    assert " passed" in result.output and " failed" not in result.output
