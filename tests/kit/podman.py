@@ -2,7 +2,7 @@
 
 No registry is reachable, so images are built FROM a base made here with debootstrap
 (`ensure_base_image`) and passed as the Dockerfile's BASE_IMAGE build arg. Everything runs
-with `--runtime runc --network host --pull=never` (see .ci/install-e2e.sh for the setup).
+with `--runtime runc --network host --pull=never` (scripts/install-system-deps.sh sets it up).
 
 A Dockerfile that must work on both python:3.11-slim and this base should call `python`
 from PATH (official image: /usr/local/bin/python, ours: /usr/bin/python via python-is-python3)
