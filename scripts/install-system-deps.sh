@@ -24,21 +24,25 @@ conf=/etc/containers/containers.conf
 if [ "${#missing[@]}" -eq 0 ] && grep -q '^[[:space:]]*default_ulimits' "$conf" 2> /dev/null; then
     exit 0
 fi
+sudo=()
 if [ "$(id -u)" -ne 0 ]; then
-    echo "install-system-deps.sh: missing ${missing[*]:-the podman ulimits setting}; run it as root (apt-get)" >&2
-    exit 1
+    if ! command -v sudo > /dev/null; then
+        echo "install-system-deps.sh: missing ${missing[*]:-the podman ulimits setting}; run it as root (apt-get)" >&2
+        exit 1
+    fi
+    sudo=(sudo)
 fi
 if [ "${#missing[@]}" -gt 0 ]; then
-    apt-get update -q
-    apt-get install -y -q "${missing[@]}"
+    "${sudo[@]}" apt-get update -q
+    "${sudo[@]}" apt-get install -y -q "${missing[@]}"
 fi
 
-mkdir -p /etc/containers
+"${sudo[@]}" mkdir -p /etc/containers
 if ! grep -q '^[[:space:]]*default_ulimits' "$conf" 2> /dev/null; then
     if grep -q '^\[containers\]' "$conf" 2> /dev/null; then
-        sed -i 's/^\[containers\]/[containers]\ndefault_ulimits = []/' "$conf"
+        "${sudo[@]}" sed -i 's/^\[containers\]/[containers]\ndefault_ulimits = []/' "$conf"
     else
-        printf '\n[containers]\ndefault_ulimits = []\n' >> "$conf"
+        printf '\n[containers]\ndefault_ulimits = []\n' | "${sudo[@]}" tee -a "$conf" > /dev/null
     fi
 fi
 

@@ -102,7 +102,7 @@ def test_stale_dvc_lock_fails_with_the_fix(repo: Path, tmp_path: Path) -> None:
     result = pull_request(repo, "forgot-repro", tmp_path / "run", tmp_path / "github", 9)
     assert not result.ok
     assert result.failed_steps == ["Main Check the dvc.lock policy"], result.failed_steps
-    assert "train: param train.hyperparameters.n_estimators modified" in result.output
+    assert "train: param train.hyperparameters modified" in result.output
     assert (
         "run `make pipeline` (dvc repro) locally, then commit dvc.lock, metrics/ and plots/ and push" in result.output
     )
