@@ -13,9 +13,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .errors import UserError
+from .errors import UserError, run_stage
 from .estimators import ESTIMATORS, check_hyperparameters
-from .metrics import METRIC_NAMES
+from .metrics import METRIC_NAMES, higher_is_better
+from .monitor.thresholds import DriftThresholds
 
 ProblemType = Literal["classification", "regression"]
 ColumnKind = Literal["numeric", "categorical"]
@@ -67,6 +68,43 @@ class MlflowParams(StrictModel):
     experiment_name: str = Field(min_length=1)
 
 
+class PromotionParams(StrictModel):
+    """The deploy gate (promotion.py): bounds on the test metrics, and no regression against production."""
+
+    min_metrics: dict[str, float] = Field(default_factory=dict)
+    max_metrics: dict[str, float] = Field(default_factory=dict)
+    compare_to_production: list[str] = Field(default_factory=list)
+    tolerance: float = Field(default=0.0, ge=0)
+
+
+class ProfileParams(StrictModel):
+    """How the `profile` stage summarises the training split (see monitor/profile.py)."""
+
+    psi_bins: int = Field(default=10, ge=2, le=100)
+    max_exact: int = Field(default=200_000, ge=1)
+    sketch_size: int = Field(default=10_000, ge=100)
+
+
+class CurrentDataParams(StrictModel):
+    """Where the monitor reads the data the model saw in production."""
+
+    kind: Literal["prediction_log", "files"]
+    path: str = Field(min_length=1)
+    glob: str | None = Field(default=None, min_length=1)
+    window_days: float | None = Field(default=None, gt=0)
+
+    @property
+    def source(self) -> str:
+        return f"{self.path.rstrip('/')}/{self.glob}" if self.glob else self.path
+
+
+class MonitorParams(StrictModel):
+    profile: ProfileParams
+    current: CurrentDataParams
+    labels: str | None = Field(default=None, min_length=1)
+    thresholds: DriftThresholds = Field(default_factory=DriftThresholds)
+
+
 class Params(StrictModel):
     problem_type: ProblemType
     data: DataParams
@@ -75,6 +113,8 @@ class Params(StrictModel):
     evaluate: EvaluateParams
     gate: GateParams
     mlflow: MlflowParams
+    promotion: PromotionParams
+    monitor: MonitorParams
 
     @model_validator(mode="after")
     def _consistent(self) -> Params:
@@ -98,6 +138,29 @@ class Params(StrictModel):
                 f"gate.primary_metric: {self.gate.primary_metric!r} is not a {self.problem_type} metric; "
                 f"allowed: {', '.join(metric_names)}"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _promotion_metrics(self) -> Params:
+        allowed = METRIC_NAMES[self.problem_type]
+        sections = {
+            "min_metrics": (self.promotion.min_metrics, True),
+            "max_metrics": (self.promotion.max_metrics, False),
+            "compare_to_production": (self.promotion.compare_to_production, None),
+        }
+        for section, (names, higher) in sections.items():
+            for name in names:
+                if name not in allowed:
+                    raise ValueError(
+                        f"promotion.{section}: {name!r} is not a {self.problem_type} metric; "
+                        f"allowed: {', '.join(allowed)}"
+                    )
+                if higher is not None and higher_is_better(name) != higher:
+                    other = "max_metrics" if higher else "min_metrics"
+                    raise ValueError(
+                        f"promotion.{section}: {'lower' if higher else 'higher'} is better for {name!r}; "
+                        f"bound it under promotion.{other}"
+                    )
         return self
 
 
@@ -179,6 +242,14 @@ class Paths:
         return self.root / "models" / "metadata.json"
 
     @property
+    def reference_profile(self) -> Path:
+        return self.root / "models" / "reference_profile.npz"
+
+    @property
+    def monitoring(self) -> Path:
+        return self.root / "reports" / "monitoring"
+
+    @property
     def metrics(self) -> Path:
         return self.root / "metrics" / "metrics.json"
 
@@ -189,3 +260,17 @@ class Paths:
     @property
     def params(self) -> Path:
         return self.root / "params.yaml"
+
+
+def main() -> None:
+    """Validate params.yaml on its own (`make pipeline` runs this before `dvc repro`).
+
+    DVC re-runs a stage only when the keys it lists change, so without this a misspelt extra key would go
+    unnoticed until some stage happens to run.
+    """
+    params = load_params()
+    print(f"params.yaml: valid ({params.problem_type}, estimator {params.train.estimator})")
+
+
+if __name__ == "__main__":
+    run_stage(main)
