@@ -92,6 +92,43 @@ def _check_single_line(value: str) -> str | None:
     return None if "\n" not in value and len(value) <= 300 else "a single line of at most 300 characters"
 
 
+CRON_FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 6))
+CRON_ALLOWED = (
+    "a 5-field cron schedule 'minute hour day-of-month month day-of-week' (UTC) with numbers, *, ranges a-b, "
+    "lists a,b and steps */n (e.g. 0 6 * * 1)"
+)
+
+
+def _cron_field_problem(field: str, low: int, high: int) -> str | None:
+    """The problem with one cron field (numbers only: GitHub also takes names, kept out for clarity)."""
+    for item in field.split(","):
+        base, _, step = item.partition("/")
+        if step and (not step.isdigit() or int(step) == 0):
+            return f"step {step!r} must be a positive number"
+        if base == "*":
+            continue
+        bounds = base.split("-")
+        if len(bounds) > 2 or not all(b.isdigit() for b in bounds):
+            return f"{item!r} is not a number, a range a-b or *"
+        numbers = [int(b) for b in bounds]
+        if any(n < low or n > high for n in numbers):
+            return f"{item!r} is outside {low}-{high}"
+        if len(numbers) == 2 and numbers[0] > numbers[1]:
+            return f"range {item!r} runs backwards"
+    return None
+
+
+def _check_cron(value: str) -> str | None:
+    fields = value.split()
+    if len(fields) != len(CRON_FIELDS):
+        return f"{CRON_ALLOWED}; got {len(fields)} field(s)"
+    for text, (name, low, high) in zip(fields, CRON_FIELDS, strict=True):
+        problem = _cron_field_problem(text, low, high)
+        if problem:
+            return f"{CRON_ALLOWED}; {name} field: {problem} (allowed {low}-{high})"
+    return None
+
+
 FIELD_CHECKS: dict[str, Callable[[str], str | None]] = {
     "project_name": _check_project_name,
     "project_slug": _check_slug,
@@ -100,6 +137,7 @@ FIELD_CHECKS: dict[str, Callable[[str], str | None]] = {
     "author_name": _check_project_name,
     "author_email": _check_email,
     "github_owner": _check_github_owner,
+    "monitor_cron": _check_cron,
 }
 
 

@@ -21,6 +21,8 @@ BAD_ANSWERS = [
     ("github_owner", "-team", "a GitHub user or organisation name"),
     ("project_name", "A" * 120, "a non-empty single line of at most 100 characters"),
     ("description", "x" * 400, "a single line of at most 300 characters"),
+    ("monitor_cron", "0 6 * * 8", "day of week field: '8' is outside 0-6"),
+    ("monitor_cron", "daily", "a 5-field cron schedule"),
 ]
 # Choice questions are checked by cookiecutter itself before any hook runs (and again by the hook, for
 # contexts that bypass it, e.g. a replayed answers file): its last line names question, value and choices.

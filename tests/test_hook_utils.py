@@ -25,6 +25,7 @@ VALID: dict[str, Any] = {
     "dvc_remote_url": "",
     "mlflow_tracking": "local",
     "license": "MIT",
+    "monitor_cron": "0 6 * * 1",
 }
 
 
@@ -118,3 +119,38 @@ def test_post_gen_keeps_only_the_selection(tmp_path: Path, remote: str) -> None:
     }
     head = subprocess.run(["git", "symbolic-ref", "HEAD"], cwd=project, capture_output=True, text=True)
     assert head.stdout.strip() == "refs/heads/main"
+
+
+@pytest.mark.parametrize(
+    ("cron", "problem"),
+    [
+        ("0 6 * * 1", None),
+        ("*/15 0-23/2 1,15 1-12 0-6", None),
+        ("30 2 * * *", None),
+        ("0 6 * *", "got 4 field(s)"),
+        ("0 6 * * 1 2026", "got 6 field(s)"),
+        ("60 6 * * 1", "minute field: '60' is outside 0-59 (allowed 0-59)"),
+        ("0 24 * * 1", "hour field: '24' is outside 0-23"),
+        ("0 6 0 * 1", "day of month field: '0' is outside 1-31"),
+        ("0 6 * 13 1", "month field: '13' is outside 1-12"),
+        ("0 6 * * 7", "day of week field: '7' is outside 0-6"),
+        ("0 6 * * MON", "day of week field: 'MON' is not a number"),
+        ("*/0 6 * * 1", "minute field: step '0' must be a positive number"),
+        ("0 9-5 * * 1", "hour field: range '9-5' runs backwards"),
+    ],
+)
+def test_cron_rules(cron: str, problem: str | None) -> None:
+    found = answers._check_cron(cron)
+    if problem is None:
+        assert found is None
+    else:
+        assert found is not None and problem in found and "5-field cron" in found
+
+
+def test_bad_cron_names_field_value_and_allowed() -> None:
+    with pytest.raises(answers.InvalidAnswer) as error:
+        answers.validate(VALID | {"monitor_cron": "0 25 * * 1"})
+    assert error.value.field == "monitor_cron"
+    message = str(error.value)
+    assert message.startswith("Invalid answer for 'monitor_cron': '0 25 * * 1' is not allowed; allowed: a 5-field")
+    assert "hour field: '25' is outside 0-23" in message and "\n" not in message

@@ -1,0 +1,159 @@
+"""The `monitor` command: compare the configured current data with the reference profile.
+
+Exit codes: 0 no drift or decay (status ok, warning or insufficient_data), 1 drift or decay found,
+2 error (missing, empty or incompatible data, unreadable profile or metadata): one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+import joblib
+import pandas as pd
+
+from ..config import Paths, load_params
+from ..errors import run_stage
+from .decay import DecayResult, evaluate_decay
+from .drift import detect_drift
+from .errors import IncompatibleDataError, MonitorDataError, SourceNotFoundError
+from .profile import PREDICTION, load_profile
+from .report import build_summary, to_html, to_json, to_markdown
+from .schema import parse_schema, require_columns
+from .sources import load_current, read_file, resolve_paths
+from .thresholds import DriftThresholds
+
+EXIT_OK, EXIT_ALERT, EXIT_ERROR = 0, 1, 2
+
+
+def load_metadata(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise SourceNotFoundError(f"metadata file not found: {path} (run the pipeline or dvc pull)")
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise IncompatibleDataError(f"cannot read metadata {path}: {exc}") from exc
+    if not isinstance(meta, dict) or "feature_schema" not in meta:
+        raise IncompatibleDataError(f"metadata {path} has no 'feature_schema'")
+    return meta
+
+
+def _as_thresholds(t: DriftThresholds | Mapping[str, Any] | None) -> DriftThresholds:
+    if isinstance(t, DriftThresholds):
+        return t
+    return DriftThresholds.from_dict(t)
+
+
+def _load_labels(labels: str | Path | pd.DataFrame) -> pd.DataFrame:
+    if isinstance(labels, pd.DataFrame):
+        return labels
+    frames = [read_file(p) for p in resolve_paths(labels)]
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def add_model_predictions(current: pd.DataFrame, model_path: str | Path, names: list[str]) -> pd.DataFrame:
+    """Tables without a `prediction` column get the model's predictions, so prediction drift is tested too."""
+    if PREDICTION in current.columns or not Path(model_path).is_file():
+        return current
+    model = joblib.load(model_path)
+    try:
+        predictions = model.predict(current[names])
+    except (ValueError, TypeError, KeyError) as exc:
+        raise IncompatibleDataError(f"the model cannot predict the current data: {exc}") from exc
+    return current.assign(**{PREDICTION: predictions})
+
+
+def run_monitor(
+    profile_path: str | Path,
+    current_source: Any,
+    metadata_path: str | Path,
+    labels: str | Path | pd.DataFrame | None = None,
+    thresholds: DriftThresholds | Mapping[str, Any] | None = None,
+    out_dir: str | Path = "reports/monitoring",
+    *,
+    model_path: str | Path | None = None,
+    window_days: float | None = None,
+    now: datetime | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Drift (+ decay when labels are given); writes summary.json, summary.md and report.html to out_dir.
+
+    Returns 0 (ok), 1 (drift or decay) or 2 (error, message on stderr).
+    """
+    err = stderr or sys.stderr
+    try:
+        thr = _as_thresholds(thresholds)
+        meta = load_metadata(metadata_path)
+        profile = load_profile(profile_path)
+        meta_names = parse_schema(meta["feature_schema"]).names
+        if meta_names != profile.schema.names:
+            raise IncompatibleDataError(
+                "reference profile and metadata feature schemas differ "
+                f"({len(profile.schema.names)} vs {len(meta_names)} features); "
+                "rebuild the profile (dvc repro)"
+            )
+        current = load_current(current_source, window_days=window_days, now=now)
+        require_columns(current, meta_names)
+        if model_path is not None and profile.prediction is not None:
+            current = add_model_predictions(current, model_path, meta_names)
+        drift = detect_drift(profile, current, thr)
+        decay: DecayResult | None = None
+        if labels is not None:
+            decay = evaluate_decay(current, _load_labels(labels), meta, thr)
+        summary = build_summary(
+            drift,
+            decay,
+            model_version=meta.get("model_version"),
+            profile_created_at=profile.created_at,
+            generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            source="<DataFrame>" if isinstance(current_source, pd.DataFrame) else str(current_source),
+        )
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "summary.json").write_text(to_json(summary), encoding="utf-8")
+        (out / "summary.md").write_text(to_markdown(summary, drift), encoding="utf-8")
+        (out / "report.html").write_text(to_html(summary, drift), encoding="utf-8")
+    except (MonitorDataError, OSError) as exc:
+        print(f"monitor: error: {exc}", file=err)
+        return EXIT_ERROR
+    status = summary["status"]
+    print(f"monitor: {status}: {drift.n_drifted} of {drift.n_evaluated} features drifted; report in {out}")
+    return EXIT_ALERT if status == "alert" else EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="monitor", description="Drift and performance decay of the deployed model (params.yaml: monitor)"
+    )
+    parser.add_argument(
+        "--current", help="file, directory, glob or URL, read whole (default: monitor.current, windowed)"
+    )
+    parser.add_argument("--labels", help="labels file for decay (default: monitor.labels)")
+    parser.add_argument("--out-dir", type=Path, help="default: reports/monitoring")
+    parser.add_argument("--print-source", action="store_true", help="print the configured source and exit")
+    args = parser.parse_args(argv)
+    monitor = load_params().monitor
+    paths = Paths()
+    if args.print_source:
+        print(monitor.current.source)
+        return EXIT_OK
+    return run_monitor(
+        paths.reference_profile,
+        args.current or monitor.current.source,
+        paths.metadata,
+        labels=args.labels or monitor.labels,
+        thresholds=monitor.thresholds,
+        out_dir=args.out_dir or paths.monitoring,
+        model_path=paths.model,
+        window_days=None if args.current else monitor.current.window_days,
+    )
+
+
+if __name__ == "__main__":
+    run_stage(main, sys.argv[1:])
