@@ -34,13 +34,34 @@ def package_files(package: str) -> set[str]:
         "lock_check",
         "metrics",
         "plots",
+        "promotion",
+        "registry",
         "report",
         "split",
         "tracking",
         "train",
         "validate",
     ]
-    return {f"src/{package}/{name}.py" for name in modules}
+    monitor = [
+        "__init__",
+        "cli",
+        "decay",
+        "drift",
+        "errors",
+        "profile",
+        "report",
+        "schema",
+        "sources",
+        "stats",
+        "thresholds",
+    ]
+    serve = ["__init__", "__main__", "app", "bundle", "fastpath", "instrumentation", "prediction_log"]
+    serve += ["request_example", "schema", "server", "settings"]
+    return (
+        {f"src/{package}/{name}.py" for name in modules}
+        | {f"src/{package}/monitor/{name}.py" for name in monitor}
+        | {f"src/{package}/serve/{name}.py" for name in serve}
+    )
 
 
 def expected_files(answers: dict[str, str]) -> set[str]:
@@ -62,6 +83,23 @@ def expected_files(answers: dict[str, str]) -> set[str]:
         ".github/dependabot.yml",
         ".github/workflows/ci.yml",
         ".github/workflows/experiment.yml",
+        ".github/workflows/monitor.yml",
+        ".github/workflows/retrain.yml",
+        "benchmarks/drift_vs_evidently.py",
+        "tests/test_monitor_cli.py",
+        "tests/test_monitor_decay.py",
+        "tests/test_monitor_drift.py",
+        "tests/test_monitor_sources.py",
+        "tests/test_monitor_stats.py",
+        ".dockerignore",
+        "Dockerfile",
+        ".github/workflows/deploy.yml",
+        "benchmarks/serve_vs_mlflow.py",
+        "tests/serve_bundles.py",
+        "tests/test_promotion.py",
+        "tests/test_serve_app.py",
+        "tests/test_serve_bundle.py",
+        "tests/test_serve_fuzz.py",
         "docs/workflows.md",
         "tests/test_report.py",
         "tests/conftest.py",

@@ -22,6 +22,10 @@ COMMANDS = {
     "evaluate": ("evaluate", False, "stage: metrics, plots, model metadata"),
     "report": ("report", True, "PR report against a base revision (report --help)"),
     "check-lock": ("lock_check", False, "fail when dvc.lock does not match the code, params and data"),
+    "promote": ("promotion", True, "deploy gate: candidate model vs bounds and production (promote --help)"),
+    "serve": ("serve", True, "run the model service on models/ (serve --help; SERVE_* variables)"),
+    "register": ("registry", True, "MLflow registry: the deployed model as @champion (register --help)"),
+    "monitor": ("monitor.cli", True, "drift and decay of current data vs the reference (monitor --help)"),
 }
 
 

@@ -1,0 +1,202 @@
+"""Merges ship, end to end: the serving image built for real with podman, and deploy.yml under act.
+
+One generated project (installed, pipeline run, committed) and one image are shared by every test here.
+Slow: `.ci/run` runs them, `-m "not slow"` skips them.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import generate
+from tests.kit.act import ActResult, run_workflow
+from tests.kit.podman import build_image, ensure_base_image, free_port, image_config, image_size, run_container
+from tests.test_generated_project import commit, run
+
+pytestmark = pytest.mark.slow
+DEPLOY = ".github/workflows/deploy.yml"
+PRODUCTION = "ghcr.io/your-github-org/my-mlops-project"  # github_owner and project_slug defaults
+OURS = "localhost/ship-test-serve:latest"
+NAIVE_DOCKERFILE = """\
+ARG BASE_IMAGE
+FROM ${BASE_IMAGE}
+WORKDIR /app
+COPY . .
+RUN python -m venv /opt/venv && /opt/venv/bin/pip install --constraint requirements-lock.txt ".[train,serve,dev]"
+ENV PATH=/opt/venv/bin:$PATH
+CMD ["python", "-m", "my_mlops_project.serve"]
+"""
+
+
+def podman(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["podman", *args], capture_output=True, text=True, check=False)
+
+
+@pytest.fixture(scope="module")
+def base_image() -> str:
+    return ensure_base_image("3.11")
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default project, installed with its default extras, its pipeline run and committed."""
+    project = generate(tmp_path_factory.mktemp("ship"))
+    commit(project, "Generated from the template")
+    run(project, "make", "install", f"PYTHON={sys.executable}")
+    run(project, "make", "pipeline")
+    commit(project, "Pipeline results")
+    return project
+
+
+@pytest.fixture(scope="module")
+def metadata(project: Path) -> dict[str, Any]:
+    return json.loads((project / "models" / "metadata.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def image(project: Path, base_image: str, metadata: dict[str, Any]) -> Iterator[str]:
+    head = run(project, "git", "rev-parse", "HEAD").stdout.strip()
+    args = {"BASE_IMAGE": base_image, "MODEL_VERSION": metadata["model_version"], "REVISION": head}
+    result = build_image(project, OURS, args)
+    assert result.ok, result.output[-5000:]
+    print(f"\nserving image built in {result.seconds:.0f} s")
+    yield OURS
+    podman("rmi", "--force", OURS, f"{PRODUCTION}:latest")
+
+
+def wait_ready(url: str, timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return json.loads(response.read())
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def test_image_serves_as_non_root_with_only_serving_packages(
+    project: Path, image: str, metadata: dict[str, Any]
+) -> None:
+    config = image_config(image)["Config"]
+    labels = config["Labels"]
+    assert labels["org.opencontainers.image.version"] == metadata["model_version"]
+    assert labels["org.opencontainers.image.revision"] == run(project, "git", "rev-parse", "HEAD").stdout.strip()
+    assert labels["org.opencontainers.image.source"].endswith("/your-github-org/my-mlops-project")
+    assert config["User"] == "10001:10001" and "8000/tcp" in config["ExposedPorts"]
+    body = run(project, ".venv/bin/python", "-m", "my_mlops_project.serve.request_example", "--rows", "3").stdout
+    port = free_port()
+    with run_container(image, port, {"SERVE_HOST": "127.0.0.1", "SERVE_PORT": str(port)}) as container:
+        ready = wait_ready(f"http://127.0.0.1:{port}/health/ready")
+        assert ready == {"status": "ready", "model_version": metadata["model_version"]}
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/predict", body.encode(), {"content-type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            prediction = json.loads(response.read())
+        assert len(prediction["predictions"]) == 3 and prediction["model_version"] == metadata["model_version"]
+        assert container.exec("id", "-u").stdout.strip() == "10001"
+        # podman stores OCI images, which drop HEALTHCHECK (docker keeps it): run its command from the Dockerfile.
+        healthcheck = (project / "Dockerfile").read_text().split("HEALTHCHECK ", 1)[1].split("CMD ", 1)[1]
+        assert container.exec(*json.loads(healthcheck.splitlines()[0])).returncode == 0
+        missing = container.exec("python", "-c", "import mlflow")
+        assert missing.returncode != 0 and "No module named 'mlflow'" in missing.stderr
+        assert container.exec("python", "-c", "import dvc").returncode != 0
+        assert container.exec("test", "-w", "/app/models").returncode != 0  # the model is read-only for the app
+
+
+def test_image_is_well_under_half_a_naive_one(project: Path, image: str, base_image: str, tmp_path: Path) -> None:
+    context = tmp_path / "naive"
+    context.mkdir()
+    for name in ("pyproject.toml", "requirements-lock.txt", "README.md", "LICENSE"):
+        (context / name).write_bytes((project / name).read_bytes())
+    subprocess.run(["cp", "-r", str(project / "src"), str(context / "src")], check=True)
+    (context / "Dockerfile").write_text(NAIVE_DOCKERFILE)
+    naive = "localhost/ship-test-naive:latest"
+    try:
+        result = build_image(context, naive, {"BASE_IMAGE": base_image})
+        assert result.ok, result.output[-5000:]
+        ours_mb, naive_mb = image_size(image) / 1e6, image_size(naive) / 1e6
+    finally:
+        podman("rmi", "--force", naive)
+    print(f"\nimage sizes: ours {ours_mb:.0f} MB, naive single-stage with all extras {naive_mb:.0f} MB")
+    assert ours_mb < 0.45 * naive_mb, (ours_mb, naive_mb)
+
+
+def set_production(image: str, tmp_path: Path, **metrics: float) -> None:
+    """Tag an image as the production one (`:latest`), optionally with other recorded metrics."""
+    if metrics:
+        recorded = json.loads(podman("run", "--rm", "--entrypoint", "cat", image, "/app/models/metadata.json").stdout)
+        recorded["metrics"].update(metrics)
+        recorded["model_version"] = "production-before"
+        context = tmp_path / "production"
+        context.mkdir()
+        (context / "metadata.json").write_text(json.dumps(recorded))
+        (context / "Dockerfile").write_text(f"FROM {image}\nCOPY metadata.json /app/models/metadata.json\n")
+        result = build_image(context, f"{PRODUCTION}:latest")
+        assert result.ok, result.output[-3000:]
+    else:
+        assert podman("tag", image, f"{PRODUCTION}:latest").returncode == 0
+
+
+def deploy(project: Path, out: Path, **kwargs: Any) -> ActResult:
+    return run_workflow(project, DEPLOY, "push", {"ref": "refs/heads/main"}, out, **kwargs)
+
+
+def test_gate_blocks_a_model_below_the_bounds_or_worse_than_production(
+    project: Path, image: str, tmp_path: Path
+) -> None:
+    clone = tmp_path / "blocked"
+    run(project, "git", "clone", "--quiet", str(project), str(clone))
+    params = yaml.safe_load((clone / "params.yaml").read_text())
+    params["promotion"]["min_metrics"]["f1"] = 0.999
+    (clone / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    commit(clone, "Demand an f1 the model does not reach")
+    set_production(image, tmp_path, f1=0.9999)
+
+    result = deploy(clone, tmp_path / "act")
+
+    assert not result.ok
+    assert result.failed_steps and "Deploy gate" in result.failed_steps[0], result.failed_steps
+    assert "promotion blocked: f1 = " in result.output and "fails >= 0.999" in result.output
+    assert "fails >= production 0.9999 - 0.01" in result.output, result.tail()
+    assert result.builds == [] and not result.records.get("docker-push"), "nothing is built or pushed"
+
+
+def test_deploy_builds_smoke_tests_then_pushes(project: Path, image: str, base_image: str, tmp_path: Path) -> None:
+    set_production(image, tmp_path)  # same metrics as the candidate: not worse
+    sha = run(project, "git", "rev-parse", "HEAD").stdout.strip()
+    port = free_port()
+
+    result = deploy(project, tmp_path / "act", podman=True, base_image=base_image, vars={"SMOKE_TEST_PORT": str(port)})
+
+    assert result.ok, result.tail(120)
+    assert "promotion allowed: 3 check(s) passed" in result.output  # two bounds + not worse than production
+    assert "| >= production " in result.output and "promotion blocked" not in result.output
+    loaded, pushed = result.builds
+    version = loaded["build_args"]["MODEL_VERSION"]
+    expected_tags = {f"{PRODUCTION}:{sha}", f"{PRODUCTION}:latest", f"{PRODUCTION}:{version}"}
+    assert version != "production-before" and version.endswith(sha[:8])
+    assert loaded["load"] and not loaded["push"] and loaded["built"] and set(loaded["tags"]) == expected_tags
+    assert loaded["labels"]["org.opencontainers.image.version"] == version
+    assert loaded["labels"]["org.opencontainers.image.revision"] == sha
+    assert loaded["build_args"]["REVISION"] == sha
+    assert pushed["push"] and set(pushed["tags"]) == expected_tags
+    assert pushed["provenance"] == "mode=max" and pushed["sbom"] == "true"
+    assert {record["tag"] for record in result.records["docker-push"]} == expected_tags
+    assert result.records["attestations"][0]["subject-digest"] == pushed["digest"]
+    smoke = result.output.index(f"smoke test passed: {version}")
+    push = result.output.index("⭐ Run Main Push the tested image")  # the step's start
+    assert smoke < push, "the push comes after the smoke test"
+    assert f'"model_version":"{version}"' in result.output  # the /predict response of the smoke test

@@ -1,0 +1,159 @@
+"""The deploy gate: may the candidate model (models/metadata.json) replace the model in production?
+
+A candidate is promoted when its test metrics meet the absolute bounds of `promotion` in params.yaml and,
+when a model is already in production, are not worse than the metrics that model recorded in its own
+metadata.json by more than `promotion.tolerance`. The first deployment (no production model) is checked
+against the bounds only. deploy.yml reads production's metadata.json from the image currently tagged
+`latest` (see docs/workflows.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .config import Paths, PromotionParams, load_params
+from .errors import UserError, run_stage
+from .metrics import higher_is_better
+
+BLOCKED_EXIT_CODE = 1
+
+
+@dataclass(frozen=True)
+class Check:
+    metric: str
+    rule: str  # ">= 0.9", "<= 70.0", "not worse than production 0.95 (tolerance 0.01)"
+    value: float | None
+    passed: bool
+
+
+@dataclass(frozen=True)
+class Decision:
+    promote: bool
+    checks: tuple[Check, ...]
+    notes: tuple[str, ...]
+
+    @property
+    def message(self) -> str:
+        failed = [f"{c.metric} = {_number(c.value)} fails {c.rule}" for c in self.checks if not c.passed]
+        if failed:
+            return "promotion blocked: " + "; ".join(failed)
+        return f"promotion allowed: {len(self.checks)} check(s) passed"
+
+    def markdown(self, candidate_version: str, production_version: str | None) -> str:
+        lines = [
+            f"### Deploy gate: {'promote' if self.promote else 'BLOCKED'}",
+            "",
+            f"Candidate `{candidate_version}`; production: "
+            + (f"`{production_version}`" if production_version else "none (first deployment)"),
+            "",
+            "| metric | candidate | rule | result |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {c.metric} | {_number(c.value)} | {c.rule} | {'pass' if c.passed else '**fail**'} |"
+            for c in self.checks
+        ]
+        lines += [f"\n{note}" for note in self.notes]
+        return "\n".join(lines) + "\n"
+
+
+def _number(value: float | None) -> str:
+    return "missing" if value is None else f"{value:.6g}"
+
+
+def decide(
+    candidate: dict[str, Any], production: dict[str, Any] | None, promotion: PromotionParams
+) -> Decision:
+    """Pure decision from the two models' metadata (production None: first deployment) and the params."""
+    metrics = candidate.get("metrics") or {}
+    checks = [
+        Check(name, f">= {bound:g}", metrics.get(name), metrics.get(name, float("-inf")) >= bound)
+        for name, bound in promotion.min_metrics.items()
+    ]
+    checks += [
+        Check(name, f"<= {bound:g}", metrics.get(name), metrics.get(name, float("inf")) <= bound)
+        for name, bound in promotion.max_metrics.items()
+    ]
+    notes: list[str] = []
+    if production is None:
+        notes.append("No model in production: first deployment, checked against the bounds only.")
+    elif _problem_type(production) != _problem_type(candidate):
+        notes.append(
+            f"The production model is a {_problem_type(production)} model: its metrics are not comparable."
+        )
+    else:
+        recorded = production.get("metrics") or {}
+        for name in promotion.compare_to_production:
+            if recorded.get(name) is None:
+                notes.append(f"The production model recorded no {name}: not compared.")
+                continue
+            value, tolerance = metrics.get(name), promotion.tolerance
+            if higher_is_better(name):
+                rule, limit = (
+                    f">= production {recorded[name]:.6g} - {tolerance:g}",
+                    recorded[name] - tolerance,
+                )
+                passed = value is not None and value >= limit
+            else:
+                rule, limit = (
+                    f"<= production {recorded[name]:.6g} + {tolerance:g}",
+                    recorded[name] + tolerance,
+                )
+                passed = value is not None and value <= limit
+            checks.append(Check(name, rule, value, passed))
+    return Decision(all(c.passed for c in checks), tuple(checks), tuple(notes))
+
+
+def _problem_type(metadata: dict[str, Any]) -> str | None:
+    return (metadata.get("feature_schema") or {}).get("problem_type")
+
+
+def read_metadata(path: Path, what: str) -> dict[str, Any]:
+    if not path.is_file():
+        raise UserError(
+            f"{path}: {what} metadata not found" + (" (run `make pipeline`)" * (what == "candidate"))
+        )
+    try:
+        metadata = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise UserError(f"{path}: {what} metadata is not JSON: {error}") from None
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("metrics"), dict):
+        raise UserError(f"{path}: {what} metadata has no `metrics` mapping")
+    return metadata
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="promote", description=__doc__.splitlines()[0])
+    parser.add_argument("--candidate", type=Path, default=Paths().metadata, help="default: %(default)s")
+    parser.add_argument(
+        "--production",
+        type=Path,
+        help="metadata.json of the model in production; omit for the first deployment",
+    )
+    parser.add_argument("--params", type=Path, default=Paths().params, help="default: %(default)s")
+    parser.add_argument("--summary", type=Path, help="append the decision as markdown to this file")
+    args = parser.parse_args(argv)
+    promotion = load_params(args.params).promotion
+    candidate = read_metadata(args.candidate, "candidate")
+    production = read_metadata(args.production, "production") if args.production else None
+    decision = decide(candidate, production, promotion)
+    report = decision.markdown(candidate.get("model_version", "?"), (production or {}).get("model_version"))
+    print(report)
+    if args.summary:
+        with args.summary.open("a", encoding="utf-8") as stream:
+            stream.write(report)
+    if not decision.promote:
+        print(f"error: {decision.message}", file=sys.stderr)
+        return BLOCKED_EXIT_CODE
+    print(decision.message)
+    return 0
+
+
+if __name__ == "__main__":
+    run_stage(main)

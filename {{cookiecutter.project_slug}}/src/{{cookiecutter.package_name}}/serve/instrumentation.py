@@ -1,0 +1,158 @@
+"""Prometheus metrics (one registry per app instance, so several apps can live in one process)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+LATENCY_BUCKETS = (
+    0.0005,
+    0.001,
+    0.002,
+    0.003,
+    0.005,
+    0.0075,
+    0.01,
+    0.015,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+)
+ROW_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
+
+
+def _regression_buckets() -> tuple[float, ...]:
+    pos = [m * 10.0**e for e in range(-2, 6) for m in (1, 2, 5)]
+    return tuple(sorted([-p for p in pos] + [0.0] + pos))
+
+
+class Metrics:
+    def __init__(self, classification: bool, classes: list[Any] | None, model_version: str = "") -> None:
+        self.registry = r = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "serve_http_requests_total",
+            "HTTP requests by endpoint, method and status",
+            ["endpoint", "method", "status"],
+            registry=r,
+        )
+        self.latency = Histogram(
+            "serve_http_request_duration_seconds",
+            "HTTP request latency by endpoint",
+            ["endpoint"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.batch_rows = Histogram(
+            "serve_predict_batch_rows",
+            "Rows per successful /predict request",
+            buckets=ROW_BUCKETS,
+            registry=r,
+        )
+        self.rows = Counter("serve_predicted_rows_total", "Rows predicted", registry=r)
+        self.model_info = Gauge("serve_model_info", "Loaded model (value 1)", ["model_version"], registry=r)
+        self.model_loaded = Gauge("serve_model_loaded", "1 when the model is loaded and ready", registry=r)
+        self.log_dropped = Counter(
+            "serve_prediction_log_dropped_rows_total",
+            "Prediction log rows dropped because the queue was full",
+            registry=r,
+        )
+        self.log_written = Counter(
+            "serve_prediction_log_written_rows_total", "Prediction log rows written", registry=r
+        )
+        self.classification = classification
+        if classification:
+            self.pred_class = Counter(
+                "serve_predictions_total", "Predicted rows by predicted class", ["class"], registry=r
+            )
+            self._class_children = {c: self.pred_class.labels(str(c)) for c in (classes or [])}
+        else:
+            self.pred_value = Histogram(
+                "serve_prediction_value",
+                "Distribution of regression predictions",
+                buckets=_regression_buckets(),
+                registry=r,
+            )
+        if model_version:
+            self.model_info.labels(model_version).set(1)
+
+    def observe_predictions(self, preds: list[Any]) -> None:
+        self.rows.inc(len(preds))
+        self.batch_rows.observe(len(preds))
+        if self.classification:
+            if len(preds) == 1:
+                counts = {preds[0]: 1}
+            else:
+                counts = {}
+                for p in preds:
+                    counts[p] = counts.get(p, 0) + 1
+            for c, n in counts.items():
+                child = self._class_children.get(c)
+                if child is None:
+                    child = self._class_children[c] = self.pred_class.labels(str(c))
+                child.inc(n)
+        else:
+            obs = self.pred_value.observe
+            for p in preds:
+                obs(p)
+
+
+class MetricsMiddleware:
+    """Pure ASGI middleware: request counter + latency histogram, plus a request-body size limit.
+
+    The endpoint label is the route path for known routes and "other" otherwise (bounded cardinality).
+    """
+
+    def __init__(self, app: Any, metrics: Metrics, known_paths: set[str], max_body_bytes: int) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.known = known_paths
+        self.max_body = max_body_bytes
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        endpoint = path if path in self.known else "other"
+        start = time.perf_counter()
+        status = [500]
+
+        async def send_wrapper(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            for k, v in scope.get("headers", ()):
+                if k == b"content-length":
+                    try:
+                        too_big = int(v) > self.max_body
+                    except ValueError:
+                        too_big = False
+                    if too_big:
+                        await _plain(send, 413, b'{"detail":"request body too large"}')
+                        status[0] = 413
+                        return
+                    break
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            self.metrics.latency.labels(endpoint).observe(time.perf_counter() - start)
+            self.metrics.requests.labels(endpoint, scope.get("method", ""), str(status[0])).inc()
+
+
+async def _plain(send: Any, status: int, body: bytes) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,208 @@
+"""Prediction log: JSON Lines per CONTRACT.md, written by a background thread.
+
+Request handlers call ``PredictionLogger.submit(record)`` which only enqueues one object per
+request (O(1), no I/O, no JSON encoding). A daemon thread expands records into one line per
+row and writes them to the sink. The queue is bounded: when it is full the record is dropped and
+counted (``dropped_rows``), so a slow disk never slows or blocks requests. ``close()`` (called
+from the app's lifespan on shutdown) drains the queue and flushes the sink.
+
+Sinks are pluggable: anything with ``write(lines: list[str])``, ``flush()`` and ``close()``.
+The default ``JsonlDirectorySink`` writes ``predictions-YYYY-MM-DD-<pid>.jsonl`` (UTC day) into
+the configured directory, appending, one file per day and process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class PredictionRecord:
+    timestamp: str  # ISO-8601 UTC
+    request_id: str
+    model_version: str
+    feature_names: list[str]
+    rows: list[list[Any]]  # values in feature_names order
+    predictions: list[Any]
+    probabilities: list[list[float]] | None
+    class_keys: list[str] | None
+
+    def lines(self) -> list[str]:
+        out = []
+        dumps = json.dumps
+        names = self.feature_names
+        for i, (values, pred) in enumerate(zip(self.rows, self.predictions, strict=True)):
+            probs = None
+            if self.probabilities is not None and self.class_keys is not None:
+                probs = dict(zip(self.class_keys, self.probabilities[i], strict=True))
+            out.append(
+                dumps(
+                    {
+                        "timestamp": self.timestamp,
+                        "request_id": self.request_id,
+                        "row": i,
+                        "model_version": self.model_version,
+                        "features": dict(zip(names, values, strict=True)),
+                        "prediction": pred,
+                        "probabilities": probs,
+                    },
+                    separators=(",", ":"),
+                    allow_nan=False,
+                )
+            )
+        return out
+
+
+class PredictionSink(Protocol):
+    def write(self, lines: list[str]) -> None: ...
+    def flush(self) -> None: ...
+    def close(self) -> None: ...
+
+
+class JsonlDirectorySink:
+    """Appends lines to ``<directory>/predictions-<UTC date>-<pid>.jsonl``, switching file at midnight UTC."""
+
+    def __init__(self, directory: str | Path, clock: Callable[[], datetime] | None = None) -> None:
+        self.directory = Path(directory)
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._day: str | None = None
+        self._fh: Any = None
+        self.path: Path | None = None
+
+    def _file(self) -> Any:
+        day = self._clock().strftime("%Y-%m-%d")
+        if day != self._day or self._fh is None:
+            if self._fh is not None:
+                self._fh.close()
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self.path = self.directory / f"predictions-{day}-{os.getpid()}.jsonl"
+            self._fh = self.path.open("a", encoding="utf-8")
+            self._day = day
+        return self._fh
+
+    def write(self, lines: list[str]) -> None:
+        if lines:
+            fh = self._file()
+            fh.write("\n".join(lines) + "\n")
+
+    def flush(self) -> None:
+        if self._fh is not None:
+            self._fh.flush()
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+
+_STOP = object()
+
+
+class PredictionLogger:
+    """Bounded queue + writer thread in front of a sink."""
+
+    def __init__(
+        self,
+        sink: PredictionSink,
+        maxsize: int = 10_000,
+        on_drop: Callable[[int], None] | None = None,
+        on_write: Callable[[int], None] | None = None,
+    ) -> None:
+        self.sink = sink
+        self._q: queue.Queue[Any] = queue.Queue(maxsize=maxsize)
+        self._on_drop = on_drop
+        self._on_write = on_write
+        self.dropped_rows = 0
+        self.written_rows = 0
+        self.errors = 0
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
+            self._thread.start()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def submit(self, record: PredictionRecord) -> bool:
+        """Enqueue without blocking; False (and counted) when the queue is full or closed."""
+        if self._closed:
+            return False
+        try:
+            self._q.put_nowait(record)
+            return True
+        except queue.Full:
+            n = len(record.rows)
+            self.dropped_rows += n
+            if self._on_drop:
+                self._on_drop(n)
+            return False
+
+    def _run(self) -> None:
+        stop = False
+        while not stop:
+            item = self._q.get()
+            batch = [item]
+            # Drain whatever else is queued, then write + flush once.
+            while len(batch) < 1000:
+                try:
+                    batch.append(self._q.get_nowait())
+                except queue.Empty:
+                    break
+            lines: list[str] = []
+            for rec in batch:
+                if rec is _STOP:
+                    stop = True
+                    continue
+                try:
+                    lines.extend(rec.lines())
+                except Exception:  # never kill the writer on one bad record
+                    self.errors += 1
+                    log.exception("cannot encode prediction record")
+            try:
+                self.sink.write(lines)
+                self.sink.flush()
+                self.written_rows += len(lines)
+                if self._on_write and lines:
+                    self._on_write(len(lines))
+            except Exception:
+                self.errors += 1
+                log.exception("prediction log sink failed; %d rows lost", len(lines))
+        try:
+            self.sink.close()
+        except Exception:  # pragma: no cover
+            log.exception("closing prediction log sink failed")
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop accepting records, write everything queued, close the sink."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._thread is None:
+            self.sink.close()
+            return
+        try:
+            self._q.put(_STOP, timeout=timeout)  # waits only while full and the writer drains
+        except queue.Full:  # pragma: no cover
+            log.error("prediction log queue still full after %.1fs", timeout)
+        self._thread.join(timeout)
+        if self._thread.is_alive():  # pragma: no cover
+            log.error("prediction log writer did not finish within %.1fs", timeout)
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat()
