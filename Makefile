@@ -22,7 +22,7 @@ demo: $(BIN)/.installed
 	$(BIN)/python scripts/demo.py build/demo
 
 test: $(BIN)/.installed system-deps lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 system-deps: ## podman, runc, debootstrap, jq for the act and container tests (apt-get, as root, once)
 	bash scripts/install-system-deps.sh

@@ -96,11 +96,12 @@ def test_cli_exit_codes(tmp_path: Path, params_dict: dict[str, Any], problem_typ
     ]
     assert main(argv) == 0
     assert "Deploy gate: promote" in summary.read_text()
-    params_dict["promotion"]["min_metrics"] = {name: value + 10 for name, value in good.items()}
-    params_dict["promotion"]["max_metrics"] = {}
+    # Bounds the candidate misses in each direction: at least higher minimums, or lower maximums.
+    params_dict["promotion"]["min_metrics"] = {name: good[name] + 10 for name in params.min_metrics}
+    params_dict["promotion"]["max_metrics"] = {name: good[name] - 10 for name in params.max_metrics}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params_dict))
-    if params.min_metrics:
-        assert main(argv) == BLOCKED_EXIT_CODE
+    assert params.min_metrics or params.max_metrics
+    assert main(argv) == BLOCKED_EXIT_CODE
     production.write_text("not json")
     with pytest.raises(ValueError, match="production metadata is not JSON"):
         main([*argv, "--production", str(production)])
