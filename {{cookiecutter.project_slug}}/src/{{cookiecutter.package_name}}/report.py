@@ -25,7 +25,6 @@ from .errors import run_stage
 from .metrics import higher_is_better
 from .plots import PLOT_SPECS, render
 
-WATERMARK = "experiment-report"
 # Distinct from 1 (a crash) and 2 (bad input), so CI can tell "the model got worse" from "the report broke".
 GATE_FAILED_EXIT_CODE = 3
 SAME = 1e-9

@@ -214,6 +214,7 @@ def create_app(  # noqa: PLR0915 (the routes are closures over the schema-built 
         summary="Predict for a batch of rows",
         tags=["prediction"],
     )
+    # predict_request is built from the schema at run time, hence the `type: ignore` for static checkers.
     if settings.predict_in_threadpool:
 
         @app.post("/predict", **predict_doc)

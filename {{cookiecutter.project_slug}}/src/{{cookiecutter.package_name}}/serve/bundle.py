@@ -174,6 +174,8 @@ class ModelBundle:
         self._cat_idx = np.array([pos[n] for n in self.cat_names], dtype=np.intp)
 
     # ---- prediction ---------------------------------------------------------------------------
+    # The `type: ignore`s below: classes and the compiled fast path are Optional until start-up has
+    # checked them; these methods only run after that check.
     def _predict_sklearn(self, x_num: np.ndarray, x_cat: np.ndarray) -> Prediction:
         df = self.frame(x_num, x_cat)
         if self.is_classification:

@@ -1,4 +1,8 @@
-"""Pydantic request/response models built at run time from the bundle's feature schema."""
+"""Pydantic request/response models built at run time from the bundle's feature schema.
+
+The `type: ignore` comments are for static checkers only: types made at run time (Literal of the
+categories seen in training, create_model) cannot be expressed statically.
+"""
 
 from __future__ import annotations
 
