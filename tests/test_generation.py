@@ -41,6 +41,7 @@ def package_files(package: str) -> set[str]:
         "tracking",
         "train",
         "validate",
+        "workflow_commands",
     ]
     monitor = [
         "__init__",
@@ -110,6 +111,7 @@ def expected_files(answers: dict[str, str]) -> set[str]:
         "tests/test_split.py",
         "tests/test_train.py",
         "tests/test_validate.py",
+        "tests/test_workflow_commands.py",
     } | package_files(package)
     if answers.get("dvc_remote", "none") != "none":
         files.add("docs/dvc-remote.md")

@@ -26,6 +26,7 @@ COMMANDS = {
     "serve": ("serve", True, "run the model service on models/ (serve --help; SERVE_* variables)"),
     "register": ("registry", True, "MLflow registry: the deployed model as @champion (register --help)"),
     "monitor": ("monitor.cli", True, "drift and decay of current data vs the reference (monitor --help)"),
+    "annotate": ("workflow_commands", True, "a GitHub Actions annotation, every line kept (annotate --help)"),
 }
 
 
