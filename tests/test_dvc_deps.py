@@ -1,346 +1,55 @@
-"""Each `dvc.yaml` stage lists in `deps` exactly the package code its command runs.
+"""The generated project checks that each dvc.yaml stage's deps are the code it runs: its own
+`tests/test_dvc_deps.py` holds that check (one copy, shipped to users). Here it runs in every configuration,
+and it must fail, naming the stage and the file, when a needed dep line is deleted. Fast: generation only.
 
-DVC re-runs a stage only when a dep changed: a module the stage imports but does not list leaves the stage
-"up to date" after an edit, and the model stale. The code a stage runs is computed here from the code itself:
-the stage's `python -m <package>.<module>` and the transitive closure of its imports inside the package (with
-`ast`), so the check stays true as modules move. Fast: generation only.
+The generated test runs with the project's own conftest.py and pytest settings (its pyproject.toml), as a user
+runs it; that conftest imports numpy, pandas and pyyaml, which requirements-dev.txt pins here too.
 """
 
 from __future__ import annotations
 
-import ast
-import shlex
-import textwrap
-from collections import deque
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
-from typing import Any
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.conftest import CONFIGURATIONS, generate
 
-ImportChain = tuple[str, ...]
+GENERATED_TEST = "tests/test_dvc_deps.py"
 
 
-@dataclass
-class Closure:
-    """The package files one entry module runs, each with the import chain that first reaches it."""
-
-    files: dict[Path, ImportChain] = field(default_factory=dict)
-    # Imports the checker cannot follow (a computed module name): "file:line: source".
-    unresolved: list[str] = field(default_factory=list)
-
-
-def module_file(src_root: Path, name: str) -> Path | None:
-    """The file Python runs for module `name` under `src_root`: `a/b.py`, or `a/b/__init__.py` for a package."""
-    base = src_root.joinpath(*name.split("."))
-    for candidate in (base.with_name(base.name + ".py"), base / "__init__.py"):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def runtime_nodes(tree: ast.AST) -> Iterator[ast.AST]:
-    """Every node that can run, function bodies included; not the body of `if TYPE_CHECKING:`.
-
-    That body is never executed (TYPE_CHECKING is False at run time), so what it imports cannot change a stage's
-    output; its `else:` branch does run and is kept.
-    """
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        yield node
-        if isinstance(node, ast.If) and is_type_checking(node.test):
-            stack.extend(node.orelse)
-        else:
-            stack.extend(ast.iter_child_nodes(node))
-
-
-def is_type_checking(test: ast.expr) -> bool:
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+def run_generated_check(project: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(project), GENERATED_TEST],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 
-def is_dynamic_import(call: ast.Call) -> bool:
-    func = call.func
-    name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
-    return name in {"import_module", "__import__"}
-
-
-def imports_of(path: Path, module: str, package: str) -> tuple[list[str], list[str], list[str]]:
-    """What running `path` (module `module`) imports inside `package`.
-
-    Returns (required modules, modules imported only if they exist as files, unresolved imports): in
-    `from X import y`, X must be a module while y is a submodule only when it has a file (else an attribute).
-    """
-    is_package = path.name == "__init__.py"
-    here = module if is_package else module.rpartition(".")[0]
-    required: list[str] = []
-    optional: list[str] = []
-    unresolved: list[str] = []
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    for node in runtime_nodes(tree):
-        if isinstance(node, ast.Import):
-            required += [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                parts = here.split(".")
-                anchor = ".".join(parts[: len(parts) - node.level + 1])
-                base = f"{anchor}.{node.module}" if node.module else anchor
-            else:
-                base = node.module or ""
-            required.append(base)
-            optional += [f"{base}.{alias.name}" for alias in node.names if alias.name != "*"]
-        elif isinstance(node, ast.Call) and is_dynamic_import(node):
-            first = node.args[0] if node.args else None
-            if isinstance(first, ast.Constant) and isinstance(first.value, str) and not first.value.startswith("."):
-                required.append(first.value)
-            else:
-                unresolved.append(f"{path}:{node.lineno}: {ast.unparse(node)}")
-
-    def inside(names: list[str]) -> list[str]:
-        return [name for name in names if name == package or name.startswith(package + ".")]
-
-    return inside(required), inside(optional), unresolved
-
-
-def import_closure(src_root: Path, entry: str) -> Closure:
-    """The files `python -m <entry>` runs inside entry's top-level package, found by following imports.
-
-    Importing `a.b.c` runs `a/__init__.py` and `a/b/__init__.py` first, so those are part of the closure; running a
-    package with -m runs its `__init__.py` and `__main__.py`. Imports inside functions count (they run when called).
-    """
-    package = entry.split(".")[0]
-    closure = Closure()
-    chains: dict[str, ImportChain] = {}
-    queue: deque[str] = deque()
-
-    def reach(name: str, via: ImportChain) -> bool:
-        parts = name.split(".")
-        for depth in range(1, len(parts) + 1):
-            prefix = ".".join(parts[:depth])
-            if prefix not in chains and module_file(src_root, prefix) is not None:
-                chains[prefix] = (*via, prefix)
-                queue.append(prefix)
-        return module_file(src_root, name) is not None
-
-    if not reach(entry, ()):
-        closure.unresolved.append(f"{entry}: no module file under {src_root}")
-        return closure
-    entry_file = module_file(src_root, entry)
-    if entry_file is not None and entry_file.name == "__init__.py":
-        reach(f"{entry}.__main__", chains[entry])
-    while queue:
-        name = queue.popleft()
-        path = module_file(src_root, name)
-        assert path is not None
-        closure.files[path] = chains[name]
-        required, optional, unresolved = imports_of(path, name, package)
-        closure.unresolved += unresolved
-        for imported in required:
-            if not reach(imported, chains[name]):
-                closure.unresolved.append(f"{path}: imports {imported}, which has no file under {src_root}")
-        for imported in optional:
-            reach(imported, chains[name])
-    return closure
-
-
-def entry_modules(cmd: str | list[str]) -> list[str]:
-    """The modules a stage's `cmd` runs with `python -m <module>` (in any of its commands)."""
-    modules = []
-    for command in [cmd] if isinstance(cmd, str) else cmd:
-        words = shlex.split(command)
-        for index, word in enumerate(words[1:-1], start=1):
-            if word == "-m" and PurePosixPath(words[index - 1]).name.startswith("python"):
-                modules.append(words[index + 1])
-    return modules
-
-
-def package_root(project: Path, package: str) -> Path | None:
-    """The folder holding `package` (src layout or flat)."""
-    for root in (project / "src", project):
-        if (root / package / "__init__.py").is_file():
-            return root
-    return None
-
-
-def dep_path(entry: str | dict[str, Any]) -> str:
-    return entry if isinstance(entry, str) else next(iter(entry))
-
-
-def stage_problems(project: Path, name: str, stage: dict[str, Any]) -> list[str]:
-    """What is wrong with one stage's code deps: missing closure files, code deps that do not exist or that the
-    stage does not run (a folder dep counts every .py file under it). Empty when the deps are right."""
-    cmd = stage.get("cmd")
-    entries = entry_modules(cmd) if cmd else []
-    if not entries:
-        return [f"stage {name}: cmd {cmd!r} runs no `python -m <module>`; this check cannot find the code it runs"]
-    problems: list[str] = []
-    runs: dict[Path, ImportChain] = {}
-    code_folders: set[Path] = set()
-    for entry in entries:
-        src_root = package_root(project, entry.split(".")[0])
-        if src_root is None:
-            problems.append(f"stage {name}: cmd runs {entry}, whose package is in neither src/ nor the project root")
-            continue
-        code_folders.add(src_root / entry.split(".")[0])
-        closure = import_closure(src_root, entry)
-        problems += [f"stage {name}: cannot follow an import: {item}" for item in closure.unresolved]
-        for path, chain in closure.files.items():
-            runs.setdefault(path, chain)
-
-    workdir = project / stage.get("wdir", ".")
-    covered: set[Path] = set()
-    for entry in stage.get("deps", []):
-        dep = dep_path(entry)
-        if "${" in dep:
-            continue  # interpolated from params: a data path
-        path = (workdir / dep).resolve()
-        is_code = dep.endswith(".py") or any(path.is_relative_to(folder.resolve()) for folder in code_folders)
-        if not is_code:
-            continue
-        if not path.exists():
-            problems.append(f"stage {name}: dep {dep} does not exist")
-        elif path.is_dir():
-            covered |= {file.resolve() for file in path.rglob("*.py")}
-        else:
-            covered.add(path)
-
-    def shown(path: Path) -> str:
-        return path.resolve().relative_to(project.resolve()).as_posix()
-
-    for path, chain in sorted(runs.items()):
-        if path.resolve() not in covered:
-            problems.append(f"stage {name}: deps miss {shown(path)} (imported by {' -> '.join(chain)})")
-    run_files = {path.resolve() for path in runs}
-    problems += [
-        f"stage {name}: deps list {shown(path)}, which the stage does not run" for path in sorted(covered - run_files)
-    ]
-    return problems
-
-
-def dvc_problems(project: Path) -> list[str]:
-    stages = yaml.safe_load((project / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
-    return [problem for name, stage in stages.items() for problem in stage_problems(project, name, stage)]
-
-
 @pytest.mark.parametrize("configuration", sorted(CONFIGURATIONS))
-def test_stage_deps_are_the_code_each_stage_runs(tmp_path: Path, configuration: str) -> None:
+def test_generated_dvc_deps_check_passes(tmp_path: Path, configuration: str) -> None:
     project = generate(tmp_path, CONFIGURATIONS[configuration])
-    problems = dvc_problems(project)
-    assert not problems, "dvc.yaml deps do not match the code the stages run:\n" + "\n".join(problems)
+    result = run_generated_check(project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert " passed" in result.stdout and "skipped" not in result.stdout, result.stdout
 
 
-# The checker itself, on a small package built for it.
-TOY_PACKAGE = {
-    "toy/__init__.py": "VERSION = 1\n",
-    "toy/stage.py": """
-        from typing import TYPE_CHECKING
-        import numpy
-        import toy.absolute
-        from . import sibling, VERSION
-        from .helpers import tool, HELPER
-        if TYPE_CHECKING:
-            from . import typing_only
-        else:
-            from . import typing_else
+def test_generated_dvc_deps_check_names_a_deleted_dep(tmp_path: Path) -> None:
+    answers = CONFIGURATIONS["classification-azure-server"]
+    package = answers["package_name"]
+    project = generate(tmp_path, answers)
+    dvc_yaml = project / "dvc.yaml"
+    lines = dvc_yaml.read_text(encoding="utf-8").splitlines(keepends=True)
+    train = lines.index("  train:\n")
+    needed = next(i for i in range(train, len(lines)) if lines[i] == f"      - src/{package}/lineage.py\n")
+    dvc_yaml.write_text("".join(lines[:needed] + lines[needed + 1 :]), encoding="utf-8")
 
-        def main():
-            from toy.late import value
-            import importlib
-            importlib.import_module("toy.plugin")
-            return value
-        """,
-    "toy/absolute.py": "",
-    "toy/sibling.py": "",
-    "toy/typing_only.py": "",
-    "toy/typing_else.py": "",
-    "toy/late.py": "value = 1\n",
-    "toy/plugin.py": "",
-    "toy/unused.py": "",
-    "toy/helpers/__init__.py": "HELPER = 2\n",
-    "toy/helpers/tool.py": "from ..deep.leaf import leaf\n",
-    "toy/deep/__init__.py": "",
-    "toy/deep/leaf.py": "def leaf():\n    from .. import absolute\n",
-    "toy/runner/__init__.py": "",
-    "toy/runner/__main__.py": "from .. import late\n",
-    "toy/dynamic.py": "import importlib\n\nimportlib.import_module(f'toy.{NAME}')\n",
-}
+    result = run_generated_check(project)
 
-
-@pytest.fixture
-def toy_project(tmp_path: Path) -> Path:
-    for name, text in TOY_PACKAGE.items():
-        path = tmp_path / "src" / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return tmp_path
-
-
-def closure_names(project: Path, entry: str) -> dict[str, ImportChain]:
-    closure = import_closure(project / "src", entry)
-    return {path.relative_to(project / "src").as_posix(): chain for path, chain in closure.files.items()}
-
-
-def test_closure_follows_every_kind_of_import(toy_project: Path) -> None:
-    names = closure_names(toy_project, "toy.stage")
-    assert set(names) == {
-        "toy/__init__.py",
-        "toy/stage.py",
-        "toy/absolute.py",
-        "toy/sibling.py",
-        "toy/typing_else.py",
-        "toy/late.py",
-        "toy/plugin.py",
-        "toy/helpers/__init__.py",
-        "toy/helpers/tool.py",
-        "toy/deep/__init__.py",
-        "toy/deep/leaf.py",
-    }
-    assert names["toy/deep/leaf.py"] == ("toy.stage", "toy.helpers.tool", "toy.deep.leaf")
-    assert import_closure(toy_project / "src", "toy.stage").unresolved == []
-
-
-def test_closure_of_a_package_run_with_dash_m(toy_project: Path) -> None:
-    names = closure_names(toy_project, "toy.runner")
-    assert set(names) == {"toy/__init__.py", "toy/runner/__init__.py", "toy/runner/__main__.py", "toy/late.py"}
-
-
-def test_closure_reports_an_import_it_cannot_follow(toy_project: Path) -> None:
-    (unresolved,) = import_closure(toy_project / "src", "toy.dynamic").unresolved
-    assert "dynamic.py:3" in unresolved
-
-
-def write_toy_stage(project: Path, deps: list[str]) -> list[str]:
-    stage = {"cmd": "python -m toy.helpers.tool", "deps": deps}
-    (project / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"tool": stage}}), encoding="utf-8")
-    return dvc_problems(project)
-
-
-def test_stage_check_catches_a_miss_a_stale_dep_and_extra_code(toy_project: Path) -> None:
-    complete = ["src/toy/__init__.py", "src/toy/helpers/__init__.py", "src/toy/helpers/tool.py", "src/toy/deep"]
-    complete.append("src/toy/absolute.py")
-    assert write_toy_stage(toy_project, [*complete, "data/raw.csv", "${data.path}"]) == []
-
-    problems = write_toy_stage(toy_project, [dep for dep in complete if dep != "src/toy/absolute.py"])
-    assert problems == [
-        "stage tool: deps miss src/toy/absolute.py (imported by toy.helpers.tool -> toy.deep.leaf -> toy.absolute)"
-    ]
-    problems = write_toy_stage(toy_project, [*complete, "src/toy/gone.py", "src/toy/unused.py"])
-    assert problems == [
-        "stage tool: dep src/toy/gone.py does not exist",
-        "stage tool: deps list src/toy/unused.py, which the stage does not run",
-    ]
-    problems = write_toy_stage(toy_project, [*complete[:-2], "src/toy"])  # a folder dep holding code not run
-    assert "stage tool: deps list src/toy/stage.py, which the stage does not run" in problems
-
-
-def test_stage_without_python_dash_m_is_reported(toy_project: Path) -> None:
-    (toy_project / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"s": {"cmd": "bash run.sh"}}}))
-    assert dvc_problems(toy_project) == [
-        "stage s: cmd 'bash run.sh' runs no `python -m <module>`; this check cannot find the code it runs"
-    ]
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "1 failed" in result.stdout, result.stdout
+    assert f"stage train: deps miss src/{package}/lineage.py (imported by {package}.train -> " in result.stdout

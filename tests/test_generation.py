@@ -106,6 +106,7 @@ def expected_files(answers: dict[str, str]) -> set[str]:
         "tests/conftest.py",
         "tests/test_config.py",
         "tests/test_data.py",
+        "tests/test_dvc_deps.py",
         "tests/test_evaluate.py",
         "tests/test_pipeline.py",
         "tests/test_split.py",
