@@ -115,6 +115,12 @@ def assert_generated(project: Path, slug: str = SLUG) -> dict[str, object]:
     return answers
 
 
+def project_files(project: Path) -> set[str]:
+    """The generated files, the project's own git repository aside."""
+    files = (path.relative_to(project) for path in project.rglob("*") if path.is_file())
+    return {str(path) for path in files if path.parts[0] != ".git"}
+
+
 def entries(path: Path) -> list[str]:
     return sorted(child.name for child in path.iterdir())
 
@@ -176,12 +182,28 @@ def test_cruft_create(tmp_path: Path, template: TemplateRepo) -> None:
     run(cwd, "cruft", "create", template.url, "--no-input", "--output-dir", str(out))
     project = out / SLUG
     answers = assert_generated(project)
-    assert answers["_template"] == template.url
+    # cruft turns a file:// URL into the repository's path, and records it as the template.
     state = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))
-    assert state["template"] == template.url and state["commit"] == template.head()
+    assert state["template"] == answers["_template"] == str(template.bare)
+    assert state["commit"] == template.head()
     assert entries(out) == [SLUG]
     assert entries(cwd) == []
     run(project, "cruft", "check")
+    # The same project as plain cookiecutter makes, plus cruft's state file.
+    run(cwd, "cookiecutter", template.url, "--no-input", "-o", str(tmp_path / "plain"))
+    plain = tmp_path / "plain" / SLUG
+    assert project_files(project) == project_files(plain) | {".cruft.json"}
+    for name in project_files(plain) - {".cookiecutter.json"}:
+        assert (project / name).read_bytes() == (plain / name).read_bytes(), name
+    plain_answers = json.loads((plain / ".cookiecutter.json").read_text(encoding="utf-8"))
+    assert {k: v for k, v in answers.items() if k != "_template"} == {
+        k: v for k, v in plain_answers.items() if k not in {"_template", "_checkout"}
+    }
+    # A fresh project has no difference from its template, whatever its own git repository holds.
+    commit_all(project, "generated")
+    git(project, "remote", "add", "origin", "https://github.com/acme/my-mlops-project.git")
+    diff = run(project, "cruft", "diff", "--exit-code", ok=False)
+    assert (diff.returncode, diff.stdout) == (0, ""), diff.stdout
 
 
 def test_cruft_create_with_a_bad_answer_leaves_nothing(tmp_path: Path, template: TemplateRepo) -> None:
@@ -222,8 +244,9 @@ def assert_updated(project: Path, new_commit: str) -> None:
     """The change came in through the hooks (LICENSE, not licenses/MIT), nothing else changed, cruft is current."""
     assert (project / "README.md").read_text(encoding="utf-8").endswith(f"\n{CHANGED_README_LINE}\n")
     assert CHANGED_LICENSE_LINE in (project / "LICENSE").read_text(encoding="utf-8")
-    status = sorted(git(project, "status", "--porcelain", "--untracked-files=all").stdout.splitlines())
-    assert status == [" M .cruft.json", " M LICENSE", " M README.md"], status
+    status = git(project, "status", "--porcelain", "--untracked-files=all").stdout.splitlines()
+    changed = sorted(line[3:] for line in status if not line.startswith("??"))
+    assert (changed, len(status)) == ([".cruft.json", "LICENSE", "README.md"], 3), status
     assert json.loads((project / ".cruft.json").read_text(encoding="utf-8"))["commit"] == new_commit
     run(project, "cruft", "check")
 
