@@ -3,7 +3,7 @@
 import json
 import sys
 
-sys.path.insert(0, {{ cookiecutter._repo_dir | tojson }})
+sys.path.insert(0, {{ template_root | tojson }})  # set by hook_utils/template_root.py
 from hook_utils.post_gen import main
 
 sys.exit(main(json.loads({{ cookiecutter | jsonify | tojson }})))

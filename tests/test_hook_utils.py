@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cookiecutter.utils import create_env_with_context
 
 from hook_utils import answers, post_gen
+from tests.conftest import TEMPLATE_DIR
 
 VALID: dict[str, Any] = {
     "project_name": "Churn Model",
@@ -154,3 +156,16 @@ def test_bad_cron_names_field_value_and_allowed() -> None:
     message = str(error.value)
     assert message.startswith("Invalid answer for 'monitor_cron': '0 25 * * 1' is not allowed; allowed: a 5-field")
     assert "hour field: '25' is outside 0-23" in message and "\n" not in message
+
+
+@pytest.mark.parametrize("hook", ["pre_gen_project.py", "post_gen_project.py"])
+def test_hooks_render_with_the_absolute_template_root_under_cruft(hook: str) -> None:
+    """cruft's context has no `_repo_dir`, `_output_dir` or `_checkout`: the hooks must not need them."""
+    extensions = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text()).get("_extensions", [])
+    cruft_answers = VALID | {"_template": "https://github.com/acme/mlops-template", "_commit": "0" * 40}
+    context = {"cookiecutter": cruft_answers | {"_extensions": extensions}}
+    env = create_env_with_context(context)
+    source = env.from_string((TEMPLATE_DIR / "hooks" / hook).read_text()).render(**context)
+    compile(source, hook, "exec")
+    assert f"sys.path.insert(0, {json.dumps(str(TEMPLATE_DIR))})" in source
+    assert Path(env.globals["template_root"]).is_absolute()
