@@ -42,6 +42,7 @@ def package_files(package: str) -> set[str]:
         "train",
         "validate",
         "workflow_commands",
+        "github_setup",
     ]
     monitor = [
         "__init__",
@@ -113,6 +114,8 @@ def expected_files(answers: dict[str, str]) -> set[str]:
         "tests/test_train.py",
         "tests/test_validate.py",
         "tests/test_workflow_commands.py",
+        "docs/github.md",
+        "tests/test_github_setup.py",
     } | package_files(package)
     if answers.get("dvc_remote", "none") != "none":
         files.add("docs/dvc-remote.md")

@@ -27,6 +27,7 @@ COMMANDS = {
     "register": ("registry", True, "MLflow registry: the deployed model as @champion (register --help)"),
     "monitor": ("monitor.cli", True, "drift and decay of current data vs the reference (monitor --help)"),
     "annotate": ("workflow_commands", True, "a GitHub Actions annotation, every line kept (annotate --help)"),
+    "github-setup": ("github_setup", True, "one-time GitHub settings, missing secrets (github-setup --help)"),
 }
 
 
