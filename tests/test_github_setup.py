@@ -1,6 +1,7 @@
 """`make github-setup` of a generated project against the kit's gh stand-in (gh api recorded, repository faked).
 
-Fast: the module is standard library only, so it runs from the project's src/ without installing anything.
+Fast: instead of the project's virtualenv (`make setup`), the target runs with this venv's python (it has PyYAML,
+the module's only dependency) and the project's src/ on PYTHONPATH: nothing is installed.
 """
 
 from __future__ import annotations
@@ -49,10 +50,11 @@ class Run:
         with github_state(self.state) as state:
             return json.loads(json.dumps(state))
 
-    def __call__(self, *make_args: str, token: str = FAKE_TOKEN) -> subprocess.CompletedProcess[str]:
+    def __call__(self, *make_args: str, token: str = FAKE_TOKEN, venv: bool = True) -> subprocess.CompletedProcess[str]:
         env = {k: v for k, v in os.environ.items() if k not in {"GH_TOKEN", "GITHUB_TOKEN", "GH_REPO", "PYTHONPATH"}}
         env.update(
             {
+                "PYTHONPATH": str(self.project / "src"),
                 "PATH": f"{KIT / 'bin'}{os.pathsep}{env['PATH']}",
                 "GH_TOKEN": token,
                 "GITHUB_REPOSITORY": REPO,
@@ -62,7 +64,8 @@ class Run:
         )
         if self.out.exists():
             shutil.rmtree(self.out)
-        command = ["make", "--no-print-directory", "github-setup", f"PYTHON={sys.executable}", *make_args]
+        bin_dir = [f"BIN={Path(sys.executable).parent}"] if venv else []
+        command = ["make", "--no-print-directory", "github-setup", *bin_dir, *make_args]
         return subprocess.run(command, cwd=self.project, env=env, capture_output=True, text=True, check=False)
 
     def calls(self) -> list[dict[str, Any]]:
@@ -224,3 +227,14 @@ def test_not_logged_in_is_one_line(run: Run) -> None:
         "FAILED reading the repository: gh is not logged in -> run it in the project's clone after"
         " `gh auth login` and a first `git push` (or pass REPO=OWNER/NAME)"
     ]
+
+
+def test_without_the_project_virtualenv_says_make_setup(run: Run) -> None:
+    assert not (run.project / ".venv").exists()
+    result = run(venv=False)
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("make: ")]
+    assert lines == [
+        ".venv/bin/python not found: make github-setup runs in the project's virtualenv; run make setup first"
+    ]
+    assert run.calls() == []

@@ -6,7 +6,7 @@ branch with the experiment and ci checks required, and lists the secrets still m
 answers. It looks before it writes, so a second run changes nothing; it never reads or prints a secret value.
 What it needs comes from the project itself: the answers file (.cookiecutter.json: dvc_remote,
 mlflow_tracking, github_owner, project_slug) and the workflow files. Why each setting: docs/github.md.
-Standard library only, so that it runs before `make setup`.
+It runs in the project's virtualenv (`make setup` first).
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+
+import yaml
 
 from .errors import UserError, run_stage
 
@@ -99,57 +101,30 @@ def secrets_needed(answers: dict[str, Any]) -> list[str]:
     return needed
 
 
-def _scalar(value: str) -> str:
-    """A plain or quoted YAML scalar, without a trailing comment."""
-    value = value.strip()
-    if value[:1] in ("'", '"'):
-        end = value.find(value[0], 1)
-        return value[1:end] if end > 0 else value
-    return re.sub(r"\s+#.*$", "", value)
-
-
-def _jobs_block(text: str) -> list[tuple[int, str]]:
-    """(indent, text) of the meaningful lines under the top-level `jobs:` key."""
-    block: list[tuple[int, str]] = []
-    in_jobs = False
-    for raw in text.splitlines():
-        if not raw.strip() or raw.lstrip().startswith("#"):
-            continue
-        indent = len(raw) - len(raw.lstrip())
-        if indent == 0:
-            in_jobs = raw.rstrip() == "jobs:"
-        elif in_jobs:
-            block.append((indent, raw.strip()))
-    return block
-
-
 def job_names(text: str, source: str = "workflow") -> list[str]:
-    """The check names a workflow's jobs report: each job's `name:`, else its id.
-
-    Reads the block under the top-level `jobs:` key by indentation: block-style YAML as the project's
-    workflows are written (a unit test compares it with a YAML parser on every workflow).
-    """
-    block = _jobs_block(text)
-    if not block:
-        raise UserError(f"{source}: no jobs found (expected a block-style `jobs:` mapping)")
-    job_indent = block[0][0]
-    jobs: dict[str, str] = {}
-    job, field_indent = "", 0
-    for indent, line in block:
-        if indent == job_indent:
-            job, field_indent = line.removesuffix(":"), 0
-            jobs[job] = job
-            continue
-        field_indent = field_indent or indent
-        key, _, value = line.partition(":")
-        if indent == field_indent and key == "name":
-            jobs[job] = _scalar(value)
-        elif indent == field_indent and key == "strategy":
-            raise UserError(f"{source}: job {job} has a matrix; name its checks in the protection by hand")
-    for job, name in jobs.items():
+    """The check names a workflow's jobs report: each job's `name:`, else its id (as GitHub does)."""
+    try:
+        workflow = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark, problem = getattr(error, "problem_mark", None), getattr(error, "problem", None) or error
+        where = f" (line {mark.line + 1})" if mark else ""
+        raise UserError(f"{source}: not valid YAML{where}: {problem}") from None
+    jobs = workflow.get("jobs") if isinstance(workflow, dict) else None
+    if not isinstance(jobs, dict) or not jobs:
+        raise UserError(f"{source}: no jobs found (expected a `jobs:` mapping of job ids to jobs)")
+    names: list[str] = []
+    for job_id, job in jobs.items():
+        if not isinstance(job, dict):
+            raise UserError(f"{source}: job {job_id} is not a mapping (expected `name:`, `runs-on:`, ...)")
+        name = job.get("name", job_id)
+        if not isinstance(name, str):
+            raise UserError(f"{source}: job {job_id}: name is not a string ({name!r}); quote it")
+        if "matrix" in (job.get("strategy") or {}):
+            raise UserError(f"{source}: job {job_id} has a matrix; name its checks in the protection by hand")
         if "${" in name:
-            raise UserError(f"{source}: job {job} has an expression in its name; give it a plain name")
-    return list(jobs.values())
+            raise UserError(f"{source}: job {job_id} has an expression in its name; give it a plain name")
+        names.append(name)
+    return names
 
 
 def required_checks(project: Path) -> list[str]:
