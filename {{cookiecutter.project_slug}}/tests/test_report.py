@@ -120,9 +120,10 @@ def test_markdown_has_table_params_data_and_plots() -> None:
 
 
 def test_metric_changes_are_signed_so_that_up_is_better() -> None:
-    base = {"rmse": 10.0, "r2": 0.5, "mae": 0.0}
-    rows = compare_metrics(base, {"rmse": 8.0, "r2": 0.4, "mae": 1.0, "new": 1})
-    assert metric_changes(rows) == [("rmse", 20.0), ("r2", pytest.approx(-20.0))]  # mae: base 0; new: no base
+    base = {"rmse": 10.0, "r2": 0.5, "mae": 0.0, "log_loss": float("nan")}
+    rows = compare_metrics(base, {"rmse": 8.0, "r2": 0.4, "mae": 1.0, "log_loss": 0.3, "new": 1})
+    # mae: base 0; log_loss: not a number on the base; new: no base
+    assert metric_changes(rows) == [("rmse", 20.0), ("r2", pytest.approx(-20.0))]
 
 
 def test_images_are_a_separate_opt_in_section() -> None:

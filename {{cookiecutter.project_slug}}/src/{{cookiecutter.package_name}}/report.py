@@ -147,6 +147,8 @@ def metric_changes(rows: Sequence[MetricRow]) -> list[tuple[str, float]]:
     for row in rows:
         if row.base is None or row.current is None or abs(row.base) <= SAME:
             continue
+        if not (math.isfinite(row.base) and math.isfinite(row.current)):
+            continue
         sign = 1.0 if higher_is_better(row.name) else -1.0
         changes.append((row.name, sign * 100 * (row.current - row.base) / abs(row.base)))
     return changes
