@@ -3,6 +3,7 @@ enforces the dvc.lock policy; ci.yml runs the project's own lint and tests. Slow
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -42,26 +43,35 @@ def open_branch(project: Path, name: str, change: Callable[[dict[str, Any]], Non
     commit(project, f"Experiment {name}")
 
 
-def pull_request(project: Path, branch: str, out: Path, state: Path, number: int) -> ActResult:
-    payload = {
+def pr_payload(branch: str, number: int) -> dict[str, Any]:
+    return {
         "number": number,
         "pull_request": {
             "number": number,
             "head": {"ref": branch, "repo": {"full_name": "owner/project"}},
             "base": {"ref": "main", "repo": {"full_name": "owner/project"}},
+            "user": {"login": "owner"},
         },
     }
-    return run_workflow(project, EXPERIMENT, "pull_request", payload, out, state_dir=state)
+
+
+def pull_request(project: Path, branch: str, out: Path, state: Path, number: int) -> ActResult:
+    return run_workflow(project, EXPERIMENT, "pull_request", pr_payload(branch, number), out, state_dir=state)
 
 
 def hyperparameters(**values: Any) -> Callable[[dict[str, Any]], None]:
     return lambda params: params["train"]["hyperparameters"].update(values)
 
 
-def test_report_is_one_comment_updated_in_place(repo: Path, tmp_path: Path) -> None:
+ARTIFACT_URL = "https://github.com/owner/project/actions/runs/1/artifacts/experiment-report"
+LOCAL_IMAGE = re.compile(r"!\[[^\]]*\]\((?![a-z]+://)[^)]*\)")
+
+
+def test_report_is_one_private_comment_updated_in_place(repo: Path, tmp_path: Path) -> None:
     open_branch(repo, "fewer-trees", hyperparameters(n_estimators=50))
     first = pull_request(repo, "fewer-trees", tmp_path / "run1", tmp_path / "github", 7)
     assert first.ok, first.tail()
+    assert first.records["setup-cml"] == [{"version": "v0.20.6", "vega": "false"}]
     [comment] = first.comments
     body = comment["body"]
     assert comment["target"] == "pr/7" and comment["updates"] == 0
@@ -71,22 +81,45 @@ def test_report_is_one_comment_updated_in_place(repo: Path, tmp_path: Path) -> N
     assert "| f1 | 0.9655 | " in body and "| roc_auc | 0.9932 | " in body
     assert "| `train.hyperparameters.n_estimators` | `200` | `50` |" in body
     assert "- modified: `models/model.joblib`" in body
-    images = {"confusion", "roc", "precision_recall", "feature_importance"}
-    assert {f"{name}{side}.png" for name in images for side in ("", "_base")} == set(comment["assets"])
-    assert "![ROC curve (test set) (origin/main)](roc_base.png)" in body
-    assert {"report.md", "gate.json", "roc.png", "roc_base.png"} <= set(first.artifacts["experiment-report"])
+    # Private by default: charts GitHub draws from the text, a table, the PNGs in the run's artifact; nothing
+    # uploaded to an image host and no local image link (a broken image in a comment and in the job summary).
+    assert (comment["assets"], comment["broken_images"]) == ([], [])
+    assert "cml-assets" not in first.records and not LOCAL_IMAGE.search(body)
+    assert body.count("\nxychart-beta\n") == body.count("```mermaid\n") == 4  # metric changes, ROC, PR, importance
+    assert "| actual ↓ / predicted → | 0 | 1 |" in body  # the confusion matrix as a table
+    assert f"]({ARTIFACT_URL})" in body
+    report = first.out_dir / "artifacts/experiment-report"
+    assert {"report.md", "images.md", "gate.json", "roc.png", "roc_base.png"} <= set(
+        first.artifacts["experiment-report"]
+    )
+    assert not LOCAL_IMAGE.search((report / "report.md").read_text())  # what the job summary shows
 
-    second = pull_request(repo, "fewer-trees", tmp_path / "run2", tmp_path / "github", 7)
+    # The repository opts in to image hosting: the same comment, now with the PNGs uploaded by CML.
+    second = run_workflow(
+        repo,
+        EXPERIMENT,
+        "pull_request",
+        pr_payload("fewer-trees", 7),
+        tmp_path / "run2",
+        state_dir=tmp_path / "github",
+        vars={"CML_PUBLISH_IMAGES": "true"},
+    )
     assert second.ok, second.tail()
     [updated] = second.comments
     assert (updated["id"], updated["updates"]) == (comment["id"], 1)
+    images = {"confusion", "roc", "precision_recall", "feature_importance"}
+    assert set(updated["assets"]) == {f"{name}{side}.png" for name in images for side in ("", "_base")}
+    assert updated["broken_images"] == [] and "](https://asset.cml.dev/" in updated["body"]
+    assert "```mermaid" in updated["body"]
     # The restored DVC cache holds the run-cache: unchanged data stages are not run again. (train re-runs:
     # dvc.lock names the outputs trained on the author's machine, which only a DVC remote can provide.)
     for stage in ("data", "validate", "split"):
         assert f"Stage '{stage}' is cached - skipping run" in second.output
 
 
-def test_clearly_worse_model_fails_the_gate_and_says_so(repo: Path, tmp_path: Path) -> None:
+def test_clearly_worse_model_fails_the_gate_saves_the_cache_and_a_manual_run_takes_a_sha(
+    repo: Path, tmp_path: Path
+) -> None:
     open_branch(repo, "one-stump", hyperparameters(n_estimators=1, max_depth=1))
     result = pull_request(repo, "one-stump", tmp_path / "run", tmp_path / "github", 8)
     assert not result.ok
@@ -94,7 +127,36 @@ def test_clearly_worse_model_fails_the_gate_and_says_so(repo: Path, tmp_path: Pa
     [comment] = result.comments
     assert "❌ **Gate failed**: this change makes the model worse" in comment["body"]
     assert "worse than the base by more than the tolerance" in comment["body"]
-    assert "Regression gate::`f1` 0.9655 → " in result.output
+    assert "::error title=Regression gate::`f1` 0.9655 → " in result.output
+    # The failed job still saved the DVC cache (actions/cache would not: its post step saves on success only).
+    [saved] = [entry["key"] for entry in result.records["cache"] if entry["op"] == "save"]
+
+    # A manual run of the same branch against the base's commit SHA (not a branch): it restores that cache.
+    main_sha = run(repo, "git", "rev-parse", "main").stdout.strip()
+    manual = run_workflow(
+        repo,
+        EXPERIMENT,
+        "workflow_dispatch",
+        {},
+        tmp_path / "manual",
+        state_dir=tmp_path / "github",
+        inputs={"base": main_sha},
+    )
+    assert [(e["op"], e["matched"]) for e in manual.records["cache"]] == [("restore", saved)]
+    assert manual.failed_steps == ["Main Regression gate"], manual.tail()
+    report = (manual.out_dir / "artifacts/experiment-report/report.md").read_text()
+    assert report.startswith(f"## Experiment report: this PR vs `{main_sha}`")
+    assert "| f1 | 0.9655 | " in report
+    assert manual.comments == [comment]  # a manual run posts no comment
+
+
+def test_base_that_is_no_branch_tag_or_commit_fails_with_one_clear_error(repo: Path, tmp_path: Path) -> None:
+    result = run_workflow(repo, EXPERIMENT, "workflow_dispatch", {}, tmp_path / "run", inputs={"base": "no-such-ref"})
+    assert result.failed_steps == ["Main Resolve the base revision"], result.tail()
+    assert (
+        "::error title=Base revision::`no-such-ref` is not a branch, a tag or a commit of this repository"
+        in result.output
+    )
 
 
 def test_stale_dvc_lock_fails_with_the_fix(repo: Path, tmp_path: Path) -> None:

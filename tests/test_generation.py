@@ -23,6 +23,7 @@ DEFAULTS = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="u
 def package_files(package: str) -> set[str]:
     modules = [
         "__init__",
+        "charts",
         "cli",
         "config",
         "data",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .act import run_workflow
+from .act import ActResult, run_workflow
 
 pytestmark = pytest.mark.slow
 
@@ -33,6 +33,7 @@ jobs:
           [ -f .demo-cache/stamp ] || echo built > .demo-cache/stamp
           echo "python=${{ steps.py.outputs.python-version }} at $(command -v python)" > report.txt
       - uses: iterative/setup-cml@f12ea7685438c1fc438d50f77519b3860cf5fa98
+        with: {vega: false, version: v0.20.6}
       - env:
           REPO_TOKEN: ${{ secrets.GITHUB_TOKEN }}
         run: |
@@ -152,6 +153,63 @@ def test_cml_pr_target_without_a_pr_fails(tmp_path: Path) -> None:
     result = run_workflow(repo, ".github/workflows/demo.yml", "push", {}, tmp_path / "out")
     assert result.returncode != 0
     assert "PR for commit sha" in result.output and result.comments == []
+
+
+CML = """\
+name: cml
+on: pull_request
+jobs:
+  cml:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: iterative/setup-cml@f12ea7685438c1fc438d50f77519b3860cf5fa98
+        with: {SETUP}
+      - env:
+          REPO_TOKEN: ${{ secrets.GITHUB_TOKEN }}
+        run: |
+          printf 'x' > plot.png
+          printf '# Report\\n![plot](plot.png) ![gone](gone.png) ![web](https://example.com/a.png)\\n' > report.md
+          cml comment update report.md --watermark-title=demo --target=pr FLAGS
+"""
+
+
+def run_cml(tmp_path: Path, setup: str, flags: str = "--no-publish") -> ActResult:
+    repo = make_repo(tmp_path, {"cml.yml": CML.replace("SETUP", setup).replace("FLAGS", flags)})
+    return run_workflow(repo, ".github/workflows/cml.yml", "pull_request", {"number": 5}, tmp_path / "out")
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ("version: v0.20.6", "failed with exit code 1"),  # vega defaults to true: iterative/setup-cml#103
+        ("vega: true, version: v0.20.6", "iterative/setup-cml#103"),
+        ("vega: false", "no CML version pinned"),
+    ],
+)
+def test_setup_cml_fails_like_v2_on_current_runners(tmp_path: Path, setup: str, message: str) -> None:
+    result = run_cml(tmp_path, setup)
+    assert result.returncode != 0 and message in result.output
+    assert result.comments == []
+
+
+@pytest.mark.parametrize(
+    ("flags", "assets", "broken"),
+    [("--no-publish", [], ["plot.png", "gone.png"]), ("--publish", ["plot.png"], ["gone.png"])],
+)
+def test_cml_publishes_images_only_when_asked(tmp_path: Path, flags: str, assets: list, broken: list) -> None:
+    result = run_cml(tmp_path, "vega: false, version: v0.20.6", flags)
+    assert result.ok, result.tail()
+    assert result.records["setup-cml"] == [{"version": "v0.20.6", "vega": "false"}]
+    [comment] = result.comments
+    assert (comment["assets"], comment["broken_images"]) == (assets, broken)
+    assert [a["file"] for a in result.records.get("cml-assets", [])] == assets
+    assert ("](https://asset.cml.dev/" in comment["body"]) is bool(assets)
+
+
+def test_cml_refuses_to_publish_images_by_default(tmp_path: Path) -> None:
+    result = run_cml(tmp_path, "vega: false, version: v0.20.6", flags="")
+    assert result.returncode != 0 and "refusing to upload plot.png, gone.png" in result.output
+    assert result.comments == [] and "cml-assets" not in result.records
 
 
 def test_gh_without_token_fails_like_gh(tmp_path: Path) -> None:

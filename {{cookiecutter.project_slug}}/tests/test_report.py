@@ -1,14 +1,31 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from {{ cookiecutter.package_name }}.charts import (
+    GRID_POINTS,
+    confusion_table,
+    curve_chart,
+    importance_chart,
+    predictions_chart,
+    resample_curve,
+    residuals_chart,
+)
 from {{ cookiecutter.package_name }}.config import GateParams
 from {{ cookiecutter.package_name }}.lock_check import describe, stale_stages
 from {{ cookiecutter.package_name }}.plots import PLOT_SPECS, render
-from {{ cookiecutter.package_name }}.report import check_gate, compare_metrics, render_markdown
+from {{ cookiecutter.package_name }}.report import (
+    check_gate,
+    compare_metrics,
+    images_markdown,
+    metric_changes,
+    render_markdown,
+)
 
 
 def test_metric_direction_and_verdicts() -> None:
@@ -62,6 +79,11 @@ def test_gate(base: dict | None, current: dict, gate: GateParams, passed: bool, 
     assert message in result.message
 
 
+SPECS = {spec.name: spec for specs in PLOT_SPECS.values() for spec in specs}
+LOCAL_IMAGE = re.compile(r"!\[[^\]]*\]\((?![a-z]+://)")
+TWO_COLORS = '%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "#2563eb, #9ca3af"}}}}%%'
+
+
 def test_markdown_has_table_params_data_and_plots() -> None:
     rows = compare_metrics({"f1": 0.9, "accuracy": 0.91}, {"f1": 0.8, "accuracy": 0.91})
     gate = check_gate(rows, GateParams(primary_metric="f1", tolerance=0.01))
@@ -71,10 +93,7 @@ def test_markdown_has_table_params_data_and_plots() -> None:
         base_label="origin/main",
         params={"train.hyperparameters.n_estimators": {"old": 200, "new": 5}},
         data={"modified": [{"path": "data/sample/sample.csv"}], "added": []},
-        plots=[
-            ("ROC curve", "roc_base.png", "roc.png"),
-            ("Feature importance", None, "feature_importance.png"),
-        ],
+        plots=["<chart 1>", "<chart 2>"],
         run_link="https://mlflow.example.com/#/experiments/1/runs/abc",
     )
     assert "❌ **Gate failed**" in markdown
@@ -83,9 +102,118 @@ def test_markdown_has_table_params_data_and_plots() -> None:
     assert "| accuracy | 0.9100 | 0.9100 | +0.0000 | ⚪ same |" in markdown
     assert "| `train.hyperparameters.n_estimators` | `200` | `5` |" in markdown
     assert "- modified: `data/sample/sample.csv`" in markdown
-    assert "| ![ROC curve (origin/main)](roc_base.png) | ![ROC curve (this PR)](roc.png) |" in markdown
-    assert "| no plot on base | ![Feature importance (this PR)](feature_importance.png) |" in markdown
     assert "MLflow run: https://mlflow.example.com/#/experiments/1/runs/abc" in markdown
+    assert markdown.endswith(
+        "### Plots\n\nIn the charts, blue is this PR and grey is `origin/main`.\n\n<chart 1>\n\n<chart 2>\n"
+    )
+    # f1 0.9 -> 0.8 is 11.1 % worse; accuracy unchanged; the base is the zero line, in the middle.
+    chart = [
+        '    title "Metric change vs the base (%, up is better)"',
+        '    x-axis "metric" ["f1", "accuracy"]',
+        '    y-axis "%" -11.1111 --> 11.1111',
+        "    line [-11.1111, 0]",
+        "    line [0, 0]",
+        "```",
+    ]
+    assert "\n".join(chart) in markdown
+    assert not LOCAL_IMAGE.search(markdown)
+
+
+def test_metric_changes_are_signed_so_that_up_is_better() -> None:
+    base = {"rmse": 10.0, "r2": 0.5, "mae": 0.0, "log_loss": float("nan")}
+    rows = compare_metrics(base, {"rmse": 8.0, "r2": 0.4, "mae": 1.0, "log_loss": 0.3, "new": 1})
+    # mae: base 0; log_loss: not a number on the base; new: no base
+    assert metric_changes(rows) == [("rmse", 20.0), ("r2", pytest.approx(-20.0))]
+
+
+def test_images_are_a_separate_opt_in_section() -> None:
+    images = [
+        ("ROC curve", "roc_base.png", "roc.png"),
+        ("Feature importance", None, "feature_importance.png"),
+    ]
+    assert images_markdown(images, "origin/main") == (
+        "### Plots (images)\n\n| origin/main | this PR |\n|---|---|\n"
+        "| ![ROC curve (origin/main)](roc_base.png) | ![ROC curve (this PR)](roc.png) |\n"
+        "| no plot on base | ![Feature importance (this PR)](feature_importance.png) |\n"
+    )
+
+
+def test_curves_are_resampled_on_a_grid_best_reachable_value() -> None:
+    grid = np.array([0.0, 0.25, 0.5, 1.0])
+    # ROC: the best tpr at or below each fpr; precision-recall: the best precision at or above each recall
+    assert resample_curve([0, 0, 0.5, 1], [0, 0.6, 0.8, 1], grid, "below").tolist() == [0.6, 0.6, 0.8, 1.0]
+    assert resample_curve([1, 0.5, 0], [0.5, 0.8, 1], grid, "above").tolist() == [1.0, 0.8, 0.8, 0.5]
+
+
+def test_roc_chart_has_both_sides_and_stays_small() -> None:
+    fpr = np.linspace(0, 1, 1000)
+    current = pd.DataFrame({"fpr": fpr, "tpr": np.sqrt(fpr)})
+    base = pd.DataFrame({"fpr": [0.0, 1.0], "tpr": [0.0, 1.0]})
+    chart = curve_chart(SPECS["roc"], current, base).splitlines()
+    assert chart[:6] == [
+        "```mermaid",
+        TWO_COLORS,
+        "xychart-beta",
+        '    title "ROC curve (test set)"',
+        '    x-axis "fpr" 0 --> 1',
+        '    y-axis "tpr" 0 --> 1',
+    ]
+    current_line, base_line = chart[6], chart[7]
+    assert current_line.startswith("    line [0, 0.2215, 0.3148, ") and current_line.endswith(", 1]")
+    # the base's two points (0, 0) and (1, 1): no tpr above 0 is reached before fpr 1
+    assert base_line == "    line [" + ", ".join(["0"] * (GRID_POINTS - 1) + ["1"]) + "]"
+    assert chart[8:] == ["```"] and len(current_line.split(",")) == GRID_POINTS
+
+
+def test_confusion_matrix_is_a_table_with_the_base_in_parentheses() -> None:
+    current = pd.DataFrame({"actual": ["a", "b", "b"], "predicted": ["a", "b", "a"]})
+    base = pd.DataFrame({"actual": ["a", "b", "c"], "predicted": ["a", "a", "c"]})
+    assert confusion_table(SPECS["confusion"], current, base) == [
+        "| actual ↓ / predicted → | a | b | c |",
+        "|---|---:|---:|---:|",
+        "| **a** | 1 (1) | 0 (0) | 0 (0) |",
+        "| **b** | 1 (1) | 1 (0) | 0 (0) |",
+        "| **c** | 0 (0) | 0 (0) | 0 (1) |",
+    ]
+    without_base = confusion_table(SPECS["confusion"], current, None)
+    assert without_base[2:] == ["| **a** | 1 | 0 |", "| **b** | 1 | 1 |"]
+
+
+def test_importance_chart_bars_this_branch_and_lines_the_base() -> None:
+    current = pd.DataFrame({"feature": ["x", "y z", "w"], "importance": [0.3, 0.1, -0.01]})
+    base = pd.DataFrame({"feature": ["y z", "q"], "importance": [0.4, 0.2]})
+    assert importance_chart(SPECS["feature_importance"], current, base).splitlines()[3:] == [
+        '    title "Feature importance (permutation, test set)"',
+        '    x-axis "feature" ["x", "y z", "w"]',
+        '    y-axis "importance" 0 --> 0.4',
+        "    bar [0.3, 0.1, 0]",
+        "    line [0, 0.4, 0]",
+        "```",
+    ]
+
+
+def test_regression_charts_bin_what_xychart_cannot_scatter() -> None:
+    current = pd.DataFrame({"actual": [0.0, 1.0, 10.0], "predicted": [1.0, 1.0, 8.0]})
+    chart = predictions_chart(SPECS["predictions"], current, None).splitlines()
+    assert chart[1] == TWO_COLORS.replace("#9ca3af", "#16a34a")  # this branch and the ideal
+    assert chart[3:] == [
+        '    title "Predicted vs actual (test set): mean predicted per bin of actual"',
+        '    x-axis "actual" 0.5 --> 9.5',
+        '    y-axis "predicted"',
+        # bins 0 (actual 0), 1 (1) and 9 (10); the empty ones between are interpolated
+        "    line [1, 1, 1.875, 2.75, 3.625, 4.5, 5.375, 6.25, 7.125, 8]",
+        "    line [0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 7.5, 8.5, 9.5]",
+        "```",
+    ]
+    residuals = pd.DataFrame({"predicted": [1.0, 2.0, 3.0, 4.0], "residual": [-1.5, 0.0, 0.1, 1.5]})
+    chart = residuals_chart(SPECS["residuals"], residuals, residuals).splitlines()
+    assert chart[4:] == [
+        '    x-axis "residual" -1.4 --> 1.4',
+        '    y-axis "% of rows"',
+        "    line [25, 0, 0, 0, 0, 0, 0, 50, 0, 0, 0, 0, 0, 0, 25]",
+        "    line [25, 0, 0, 0, 0, 0, 0, 50, 0, 0, 0, 0, 0, 0, 25]",
+        "```",
+    ]
 
 
 def test_first_report_without_baseline() -> None:

@@ -1,7 +1,10 @@
 """The pull-request report: metrics, params, data and plots of this branch against a base revision.
 
 Pure functions build the comparison and the markdown; `main()` gathers the inputs from git and DVC, so the
-same report runs in CI (posted by CML) and locally (`make report`).
+same report runs in CI (posted by CML) and locally (`make report`). Into the output folder go `report.md`
+(private: charts GitHub draws from the text, no image links, so it also renders in a job summary), the PNGs of
+both sides, `images.md` (the PNGs side by side, for repositories that opt in to publishing them), `gate.json`
+and `gate.txt` (the gate's message).
 """
 
 from __future__ import annotations
@@ -20,10 +23,11 @@ from typing import Any
 
 import pandas as pd
 
+from .charts import metric_change_chart, plot_section
 from .config import GateParams, Paths, load_params
 from .errors import run_stage
 from .metrics import higher_is_better
-from .plots import PLOT_SPECS, render
+from .plots import PLOT_SPECS, PlotSpec, render
 
 # Distinct from 1 (a crash) and 2 (bad input), so CI can tell "the model got worse" from "the report broke".
 GATE_FAILED_EXIT_CODE = 3
@@ -137,25 +141,55 @@ def data_lines(changes: Mapping[str, Sequence[Mapping[str, str]]]) -> list[str]:
     return [f"- {kind}: `{path}`" for kind, path in listed]
 
 
+def metric_changes(rows: Sequence[MetricRow]) -> list[tuple[str, float]]:
+    """Change against the base in % of the base, signed so that positive is better (non-zero bases only)."""
+    changes = []
+    for row in rows:
+        if row.base is None or row.current is None or abs(row.base) <= SAME:
+            continue
+        if not (math.isfinite(row.base) and math.isfinite(row.current)):
+            continue
+        sign = 1.0 if higher_is_better(row.name) else -1.0
+        changes.append((row.name, sign * 100 * (row.current - row.base) / abs(row.base)))
+    return changes
+
+
 def render_markdown(
     *,
     rows: Sequence[MetricRow],
     gate: GateResult,
     params: Mapping[str, Mapping[str, Any]],
     data: Mapping[str, Sequence[Mapping[str, str]]],
-    plots: Sequence[tuple[str, str | None, str]],
+    plots: Sequence[str],
     base_label: str,
     run_link: str | None = None,
 ) -> str:
+    """The report; `plots` are markdown blocks (charts, tables) without image links: it renders anywhere."""
     status = "✅ **Gate passed**" if gate.passed else "❌ **Gate failed**: this change makes the model worse"
     lines = [f"## Experiment report: this PR vs `{base_label}`", "", f"{status}: {gate.message}", ""]
     if run_link:
         lines += [f"MLflow run: {run_link}", ""]
     lines += ["### Metrics (test set)", "", *metrics_table(rows, base_label), ""]
+    changes = metric_changes(rows)
+    if changes:
+        lines += [metric_change_chart(changes), ""]
     lines += ["### Params changed", "", *params_table(params), ""]
     lines += ["### Data and artifacts changed (`dvc diff`)", "", *data_lines(data), ""]
-    lines += ["### Plots", "", f"| {base_label} | this PR |", "|---|---|"]
-    for title, base_image, image in plots:
+    lines += [
+        "### Plots",
+        "",
+        f"In the charts, blue is this PR and grey is `{base_label}`.",
+        "",
+    ]
+    for block in plots:
+        lines += [block, ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def images_markdown(images: Sequence[tuple[str, str | None, str]], base_label: str) -> str:
+    """The PNGs side by side: only for a comment whose images are published (`cml comment --publish`)."""
+    lines = ["### Plots (images)", "", f"| {base_label} | this PR |", "|---|---|"]
+    for title, base_image, image in images:
         base_cell = f"![{title} ({base_label})]({base_image})" if base_image else "no plot on base"
         lines.append(f"| {base_cell} | ![{title} (this PR)]({image}) |")
     return "\n".join(lines) + "\n"
@@ -180,21 +214,30 @@ def base_metrics(rev: str, paths: Paths) -> dict[str, float] | None:
     return None if text is None else json.loads(text)
 
 
-def render_plots(
-    rev: str, base_label: str, problem_type: str, paths: Paths, out: Path
-) -> list[tuple[str, str | None, str]]:
-    """Render each plot for the base (from its committed CSV) and this branch, side by side."""
-    rendered = []
+PlotFrames = list[tuple[PlotSpec, pd.DataFrame, pd.DataFrame | None]]
+
+
+def plot_frames(rev: str, problem_type: str, paths: Paths) -> PlotFrames:
+    """Each plot's data on this branch (the workspace CSV) and on the base (its committed CSV, if any)."""
+    frames = []
     for spec in PLOT_SPECS[problem_type]:
         csv = paths.plots / f"{spec.name}.csv"
-        current = out / f"{spec.name}.png"
-        render(spec, pd.read_csv(csv), current)
         base_text = _git_show(rev, csv.as_posix())
+        base = None if base_text is None else pd.read_csv(StringIO(base_text))
+        frames.append((spec, pd.read_csv(csv), base))
+    return frames
+
+
+def render_images(frames: PlotFrames, out: Path) -> list[tuple[str, str | None, str]]:
+    """Full-size PNGs of both sides into out: (title, base image or None, image) per plot."""
+    rendered = []
+    for spec, current, base in frames:
+        render(spec, current, out / f"{spec.name}.png")
         base_image = None
-        if base_text is not None:
+        if base is not None:
             base_image = f"{spec.name}_base.png"
-            render(spec, pd.read_csv(StringIO(base_text)), out / base_image)
-        rendered.append((spec.title, base_image, current.name))
+            render(spec, base, out / base_image)
+        rendered.append((spec.title, base_image, f"{spec.name}.png"))
     return rendered
 
 
@@ -214,17 +257,20 @@ def build_report(base: str, out: Path, paths: Paths | None = None) -> GateResult
     current = json.loads(paths.metrics.read_text(encoding="utf-8"))
     rows = compare_metrics(base_metrics(base, paths), current)
     gate = check_gate(rows, params.gate)
+    frames = plot_frames(base, params.problem_type, paths)
     markdown = render_markdown(
         rows=rows,
         gate=gate,
         base_label=base,
         params=_dvc_json("params", "diff", base).get(paths.params.name, {}),
         data=_dvc_json("diff", base),
-        plots=render_plots(base, base, params.problem_type, paths, out),
+        plots=["\n".join(plot_section(spec, current, base_frame)) for spec, current, base_frame in frames],
         run_link=mlflow_run_link(paths),
     )
     (out / "report.md").write_text(markdown, encoding="utf-8")
+    (out / "images.md").write_text(images_markdown(render_images(frames, out), base), encoding="utf-8")
     (out / "gate.json").write_text(json.dumps(asdict(gate), indent=2) + "\n", encoding="utf-8")
+    (out / "gate.txt").write_text(gate.message + "\n", encoding="utf-8")
     return gate
 
 
