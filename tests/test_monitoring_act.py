@@ -247,7 +247,9 @@ def test_local_remote_monitor_and_retrain_never_touch_it(local_remote_repo: Path
         secrets=app["secrets"],
     )
     assert retrained.ok, retrained.tail()
-    assert "dvc push" not in retrained.output and "outside-writes" not in retrained.records
+    assert "Push data, models and the run-cache" not in retrained.output  # DVC's own hints say `dvc push`
+    assert "Pull data, models and the run-cache" not in retrained.output
+    assert "outside-writes" not in retrained.records
     assert [t["client-id"] for t in retrained.records["app-tokens"]] == ["Iv1.retrain"]
     [pr] = [p for p in retrained.prs if p.get("head") == "retrain/auto"]
     assert pr["token"] == "other" and pr["triggers_workflows"] is True
