@@ -43,9 +43,15 @@ STAND_INS: dict[str, str] = {
     "docker/build-push-action@53b7df96c91f9c12dcc8a07bcb9ccacbed38856a": "build-push",
     "actions/attest-build-provenance@a2bbfa25375fe432b6a289bc6b6cd05ecd0c4c32": "attest-build-provenance",
     "peter-evans/create-pull-request@5f6978faf089d4d20b00c7766989d076bb2fc7f1": "create-pull-request",
+    "actions/create-github-app-token@1b10c78c7865c340bc4f6099eb2f838309f1e8c3": "create-github-app-token",
 }
 
-FAKE_TOKEN = "ghs_actkitfaketoken"
+FAKE_TOKEN = kitstate.FAKE_TOKEN  # the run's GITHUB_TOKEN
+READONLY_TOKEN = kitstate.READONLY_TOKEN  # what a run without Actions secrets gets instead
+# GitHub gives no Actions secrets (only a read-only GITHUB_TOKEN) to these events from a fork ...
+FORK_EVENTS = ("pull_request", "pull_request_review", "pull_request_review_comment")
+# ... nor to these started by Dependabot (github.actor == 'dependabot[bot]'), which get Dependabot secrets.
+DEPENDABOT_EVENTS = (*FORK_EVENTS, "push", "create", "deployment", "deployment_status")
 
 
 def ensure_act() -> str:
@@ -117,8 +123,16 @@ def seed_state(
     prs: Sequence[Mapping[str, Any]] = (),
     labels: Sequence[str] = (),
     strict_labels: bool = True,
+    branches: Sequence[str] = ("main",),
+    tags: Sequence[str] = (),
+    can_approve_pull_request_reviews: bool = False,
 ) -> None:
-    """Write github.json with existing issues/PRs (number, title, body, labels, state[, head, base])."""
+    """Write github.json with existing issues/PRs (number, title, body, labels, state[, head, base, head_repo]).
+
+    branches/tags: the refs the repository has (the first branch is the default one). A PR's head_repo
+    ("other/project") makes it a fork's PR. can_approve_pull_request_reviews: the repository setting "Allow
+    GitHub Actions to create and approve pull requests" (off by default, as on GitHub).
+    """
 
     def item(raw: Mapping[str, Any]) -> dict[str, Any]:
         return {
@@ -140,6 +154,10 @@ def seed_state(
         "comments": [],
         "labels": list(kitstate.DEFAULT_LABELS) + [x for x in labels if x not in kitstate.DEFAULT_LABELS],
         "strict_labels": strict_labels,
+        "default_branch": branches[0],
+        "branches": list(branches),
+        "tags": list(tags),
+        "can_approve_pull_request_reviews": can_approve_pull_request_reviews,
     }
     state_dir.mkdir(parents=True, exist_ok=True)
     (state_dir / "github.json").write_text(json.dumps(state, indent=2))
@@ -185,9 +203,54 @@ def _register_event_pr(state: Path, event: Mapping[str, Any]) -> None:
                     "source": "event",
                     "head": pr["head"]["ref"],
                     "base": pr["base"]["ref"],
+                    "head_repo": (pr["head"].get("repo") or {}).get("full_name") or event["repository"]["full_name"],
                 }
             )
         data["next_number"] = max(data["next_number"], number + 1)
+
+
+def withheld_secrets(event_name: str, event: Mapping[str, Any], actor: str) -> str | None:
+    """Why GitHub would give this run no Actions secrets and a read-only GITHUB_TOKEN (None: it gives them)."""
+    if actor == "dependabot[bot]" and event_name in DEPENDABOT_EVENTS:
+        return "started by Dependabot"
+    if event_name in FORK_EVENTS:
+        head = (event.get("pull_request", {}).get("head", {}).get("repo") or {}).get("full_name")
+        if head and head != event["repository"]["full_name"]:
+            return f"pull request from the fork {head}"
+    return None
+
+
+def isolated_copy(project: Path, root: Path) -> Path:
+    """The project's git repository and working tree (untracked files included, ignored ones not, as act
+    copies them) in root/<name>, alone in root: no sibling folder of the real project is reachable."""
+    if root.exists():
+        shutil.rmtree(root)
+    copy = root / project.name
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=project,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    shutil.copytree(project / ".git", copy / ".git", symlinks=True)
+    for name in filter(None, listed.split("\0")):
+        source = project / name
+        if source.is_file() or source.is_symlink():
+            (copy / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, copy / name, follow_symlinks=False)
+    return copy
+
+
+def outside_writes(out: Path, isolation_root: Path, copy: Path) -> list[str]:
+    """Paths a job created outside its workspace: recorded by bin/bash while the job ran, plus what is left
+    in the action cache folder or beside the project copy after the run."""
+    found = [r["path"] for r in _records(out).get("outside-writes", [])]
+    cache = out / "act-cache"
+    if cache.is_dir():
+        job_dir = re.compile(r"[0-9a-f]{16}|tool_cache")
+        found += [str(p) for p in cache.iterdir() if not job_dir.fullmatch(p.name)]
+    found += [str(p) for p in isolation_root.iterdir() if p != copy]
+    return sorted(set(found))
 
 
 def run_workflow(
@@ -210,19 +273,30 @@ def run_workflow(
     base_image: str | None = None,
     extra_args: Sequence[str] = (),
     timeout: float = 1800,
+    dependabot_secrets: Mapping[str, str] | None = None,
 ) -> ActResult:
     """Run one workflow file with act (host mode, offline) and collect what the stand-ins recorded.
 
-    project_dir must be a git repository (act takes sha/ref from it; it is copied, not modified).
-    secrets default to {"GITHUB_TOKEN": FAKE_TOKEN}. podman=True makes build-push really build
+    project_dir must be a git repository (act takes sha/ref from it). It is copied to out_dir/isolated/<name>
+    (alone there) and act runs on the copy; a job that writes outside its workspace fails the run.
+    secrets: GITHUB_TOKEN (default FAKE_TOKEN) plus the given ones; as on GitHub, a fork's pull_request or a
+    Dependabot run gets none of them, only READONLY_TOKEN (and dependabot_secrets for Dependabot).
+    podman=True makes build-push really build
     (ACT_KIT_PODMAN=1) with base_image injected as BASE_IMAGE build arg when the workflow gives none.
     """
-    project = Path(project_dir).resolve()
     out = Path(out_dir).resolve()
     state = Path(state_dir).resolve() if state_dir else out
     cache = Path(cache_dir).resolve() if cache_dir else state / "cache"
     for d in (out, state, cache):
         d.mkdir(parents=True, exist_ok=True)
+    isolation_root = out / "isolated"
+    project = isolated_copy(Path(project_dir).resolve(), isolation_root)
+    branch = subprocess.run(
+        ["git", "branch", "--show-current"], cwd=project, capture_output=True, text=True
+    ).stdout.strip()
+    with kitstate.github_state(state) as data:  # the branch the run is on exists in the repository
+        if branch and branch not in data.setdefault("branches", [data.get("default_branch", "main")]):
+            data["branches"].append(branch)
     for script in (KIT_DIR / "bin").iterdir():  # exec bits can get lost in copies/archives
         script.chmod(script.stat().st_mode | 0o111)
     event_file = out / "event.json"
@@ -234,6 +308,11 @@ def run_workflow(
         _register_event_pr(state, event)
     empty = out / "empty.env"
     empty.write_text("")
+    withheld = withheld_secrets(event_name, event, actor)
+    given = {"GITHUB_TOKEN": FAKE_TOKEN, **(secrets or {})}
+    if withheld:
+        given = {**(dependabot_secrets or {} if actor == "dependabot[bot]" else {}), "GITHUB_TOKEN": READONLY_TOKEN}
+    (out / "run.json").write_text(json.dumps([{"secrets": sorted(given), "withheld": withheld}]))
     kit_env = {
         "PATH": f"{KIT_DIR / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
         "ACT_KIT_HOME": str(KIT_DIR),
@@ -241,6 +320,8 @@ def run_workflow(
         "ACT_KIT_STATE": str(state),
         "ACT_KIT_CACHE_DIR": str(cache),
         "ACT_KIT_HOST_PYTHON": sys.executable,
+        "ACT_KIT_PROJECT": str(project),
+        "ACT_KIT_GITHUB_TOKEN": given["GITHUB_TOKEN"],
         "GITHUB_REPOSITORY": repository,
     }
     if podman:
@@ -286,7 +367,7 @@ def run_workflow(
         cmd += ["-j", job]
     for key, value in {**kit_env, **(env or {})}.items():
         cmd += ["--env", f"{key}={value}"]
-    for key, value in (secrets if secrets is not None else {"GITHUB_TOKEN": FAKE_TOKEN}).items():
+    for key, value in given.items():
         cmd += ["-s", f"{key}={value}"]
     for key, value in (vars or {}).items():
         cmd += ["--var", f"{key}={value}"]
@@ -300,8 +381,15 @@ def run_workflow(
         os.killpg(proc.pid, signal.SIGKILL)
         output, _ = proc.communicate()
         output += f"\nact-kit: act timed out after {timeout}s and was killed"
+    returncode = proc.returncode
+    outside = outside_writes(out, isolation_root, project)
+    if outside:
+        output += "\nact-kit: FAILED: a job wrote outside its workspace (not possible to rely on, on GitHub):\n"
+        output += "\n".join(f"  {path}" for path in outside)
+        returncode = returncode or 1
     (out / "act.log").write_text(output)
-    return ActResult(proc.returncode, output, cmd, out, state, _load(state / "github.json", {}), _records(out))
+    shutil.rmtree(isolation_root, ignore_errors=True)
+    return ActResult(returncode, output, cmd, out, state, _load(state / "github.json", {}), _records(out))
 
 
 def _load(path: Path, default: Any) -> Any:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .act import ActResult, run_workflow
+from .act import READONLY_TOKEN, ActResult, run_workflow, seed_state
 
 pytestmark = pytest.mark.slow
 
@@ -222,6 +222,7 @@ def test_gh_without_token_fails_like_gh(tmp_path: Path) -> None:
 
 def test_docker_actions_are_recorded(tmp_path: Path) -> None:
     repo = make_repo(tmp_path, {"image.yml": DOCKER})
+    seed_state(tmp_path / "out", can_approve_pull_request_reviews=True)  # its PR is opened with GITHUB_TOKEN
     result = run_workflow(repo, ".github/workflows/image.yml", "push", {}, tmp_path / "out")
     assert result.ok, result.tail()
     sha = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True).stdout
@@ -238,3 +239,203 @@ def test_docker_actions_are_recorded(tmp_path: Path) -> None:
     assert result.records["attestations"][0]["subject-digest"] == build["digest"]
     (pr,) = result.prs
     assert (pr["head"], pr["title"], pr["files"]) == ("bot/retrain", "Retrain", ["params.txt"])
+
+
+# GitHub's rules the kit enforces (tests/kit/README.md, "GitHub's rules").
+
+BESIDE = """\
+name: beside
+on: push
+jobs:
+  writer:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1
+      - run: test "$(ls -A "$ACT_KIT_PROJECT/..")" = repo  # the project copy is alone in its folder
+      - run: mkdir -p ../storage && echo x > ../storage/model  # a DVC "local" remote ../storage, say
+        continue-on-error: true
+"""
+
+
+def test_writing_beside_the_workspace_fails_the_run(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, {"beside.yml": BESIDE})
+    (tmp_path / "storage").mkdir()  # beside the real project: the run must not see it
+    result = run_workflow(repo, ".github/workflows/beside.yml", "push", {}, tmp_path / "out")
+    assert result.returncode != 0, result.tail()
+    assert "a step wrote outside its workspace" in result.output
+    assert "act-kit: FAILED: a job wrote outside its workspace" in result.output
+    [record] = {r["path"] for r in result.records["outside-writes"]}
+    assert record.endswith("/storage")
+    assert "ls -A" not in " ".join(result.failed_steps)  # the copy was alone
+    assert not (repo / "storage").exists() and (tmp_path / "storage").is_dir()
+
+
+FRESH = """\
+name: fresh
+on: push
+jobs:
+  one:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1
+      - run: echo one > from-one.txt && test -f data.txt
+  two:
+    needs: one
+    runs-on: ubuntu-latest
+    steps:
+      - run: test -z "$(ls -A)"  # no checkout: an empty workspace
+      - uses: actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1
+      - run: test -f data.txt && test ! -e from-one.txt
+"""
+
+
+def test_each_job_starts_from_a_fresh_workspace(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, {"fresh.yml": FRESH})
+    result = run_workflow(repo, ".github/workflows/fresh.yml", "push", {}, tmp_path / "out")
+    assert result.ok, result.tail()
+    assert "Job succeeded" in result.output.split("[fresh/two]", 1)[1]
+
+
+SECRETS = """\
+name: secrets
+on: [pull_request, push]
+jobs:
+  show:
+    runs-on: ubuntu-latest
+    steps:
+      - env:
+          MY_SECRET: ${{ secrets.MY_SECRET }}
+          TOKEN: ${{ github.token }}
+        run: echo "secret=${MY_SECRET:-none} token=${TOKEN}" > "$ACT_KIT_OUT/seen.txt"  # act masks secrets in the log
+      - env:
+          GH_TOKEN: ${{ github.token }}
+        run: gh issue create --title "from ${{ github.actor }}" --body x
+"""
+
+
+def seen(result: ActResult) -> str:
+    return (result.out_dir / "seen.txt").read_text().strip()
+
+
+def test_forks_and_dependabot_get_no_secrets_and_a_read_only_token(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, {"secrets.yml": SECRETS})
+    workflow, secrets = ".github/workflows/secrets.yml", {"MY_SECRET": "s3cr3t"}
+
+    def pr(owner: str) -> dict:
+        head = {"ref": "feature", "repo": {"full_name": f"{owner}/project"}}
+        return {"number": 5, "pull_request": {"head": head, "base": {"ref": "main"}}}
+
+    same = run_workflow(repo, workflow, "pull_request", pr("owner"), tmp_path / "same", secrets=secrets)
+    assert same.ok, same.tail()
+    assert seen(same) == "secret=s3cr3t token=ghs_actkitfaketoken" and len(same.issues) == 1
+    assert same.records["run"] == [{"secrets": ["GITHUB_TOKEN", "MY_SECRET"], "withheld": None}]
+
+    fork = run_workflow(repo, workflow, "pull_request", pr("someone"), tmp_path / "fork", secrets=secrets)
+    assert fork.returncode != 0
+    assert seen(fork) == f"secret=none token={READONLY_TOKEN}"
+    assert "HTTP 403: Resource not accessible by integration" in fork.output and fork.issues == []
+    assert fork.records["run"][0]["withheld"] == "pull request from the fork someone/project"
+
+    bot = run_workflow(
+        repo,
+        workflow,
+        "push",
+        {},
+        tmp_path / "bot",
+        secrets=secrets,
+        actor="dependabot[bot]",
+        dependabot_secrets={"MY_SECRET": "dependabot-only"},
+    )
+    assert bot.returncode != 0
+    assert seen(bot) == f"secret=dependabot-only token={READONLY_TOKEN}" and bot.issues == []
+    assert bot.records["run"][0]["withheld"] == "started by Dependabot"
+
+
+PULL_REQUESTS = """\
+name: prs
+on: workflow_dispatch
+jobs:
+  open:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1
+      - id: app
+        if: vars.APP_CLIENT_ID != ''
+        uses: actions/create-github-app-token@1b10c78c7865c340bc4f6099eb2f838309f1e8c3
+        with:
+          client-id: ${{ vars.APP_CLIENT_ID }}
+          private-key: ${{ secrets.APP_KEY }}
+      - run: echo changed > data.txt
+      - uses: peter-evans/create-pull-request@5f6978faf089d4d20b00c7766989d076bb2fc7f1
+        with:
+          token: ${{ steps.app.outputs.token || github.token }}
+          branch: bot/update
+          title: Update
+      - env:
+          GH_TOKEN: ${{ steps.app.outputs.token || github.token }}
+        run: gh pr create --title "By gh" --body x --head bot/other
+"""
+
+
+def test_github_token_opens_prs_only_when_allowed_and_they_trigger_nothing(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, {"prs.yml": PULL_REQUESTS})
+    workflow = ".github/workflows/prs.yml"
+    refused = run_workflow(repo, workflow, "workflow_dispatch", {}, tmp_path / "refused")
+    assert refused.returncode != 0 and refused.prs == []
+    assert "GitHub Actions is not permitted to create or approve pull requests." in refused.output
+
+    seed_state(tmp_path / "allowed", can_approve_pull_request_reviews=True)
+    allowed = run_workflow(repo, workflow, "workflow_dispatch", {}, tmp_path / "allowed")
+    assert allowed.ok, allowed.tail()
+    assert [(p["head"], p["token"], p["triggers_workflows"]) for p in allowed.prs] == [
+        ("bot/update", "github_token", False),
+        ("bot/other", "github_token", False),
+    ]
+
+    no_key = run_workflow(repo, workflow, "workflow_dispatch", {}, tmp_path / "no-key", vars={"APP_CLIENT_ID": "Iv1"})
+    assert no_key.returncode != 0 and "privateKey option is required" in no_key.output
+
+    app_vars, app_secrets = {"APP_CLIENT_ID": "Iv1"}, {"APP_KEY": "k"}
+    app = run_workflow(repo, workflow, "workflow_dispatch", {}, tmp_path / "app", vars=app_vars, secrets=app_secrets)
+    assert app.ok, app.tail()
+    assert [(p["token"], p["triggers_workflows"]) for p in app.prs] == [("other", True), ("other", True)]
+    assert app.records["app-tokens"] == [{"client-id": "Iv1", "owner": "owner", "permissions": {}}]
+
+
+DISPATCH = """\
+name: dispatch
+on: workflow_dispatch
+jobs:
+  run:
+    runs-on: ubuntu-latest
+    steps:
+      - env:
+          GH_TOKEN: ${{ github.token }}
+        run: |
+          gh workflow run dispatch.yml -f why=default
+          gh workflow run dispatch.yml --ref v1 -f why=tag
+          ! gh workflow run dispatch.yml --ref no-such-branch 2> err.txt
+          grep -q "HTTP 422: No ref found for: no-such-branch" err.txt
+          ! gh workflow run missing.yml 2> err.txt
+          grep -q "could not find any workflows named missing.yml" err.txt
+          ! gh pr list --json number,nope 2> err.txt
+          grep -q 'Unknown JSON field: "nope"' err.txt
+          gh pr list --head retrain/auto --json number,isCrossRepository,headRepositoryOwner \\
+            --jq '.[] | "\\(.number) \\(.isCrossRepository) \\(.headRepositoryOwner.login)"'
+"""
+
+
+def test_gh_dispatch_carries_its_ref_and_json_fields_are_strict(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, {"dispatch.yml": DISPATCH})
+    prs = [
+        {"number": 4, "title": "Fork", "head": "retrain/auto", "base": "main", "head_repo": "someone/project"},
+        {"number": 3, "title": "Ours", "head": "retrain/auto", "base": "main"},
+    ]
+    seed_state(tmp_path / "out", prs=prs, tags=["v1"])
+    result = run_workflow(repo, ".github/workflows/dispatch.yml", "workflow_dispatch", {}, tmp_path / "out")
+    assert result.ok, result.tail()
+    assert [(d["ref"], d["inputs"]) for d in result.github["dispatches"]] == [
+        ("main", {"why": "default"}),
+        ("v1", {"why": "tag"}),
+    ]
+    assert "4 true someone" in result.output and "3 false owner" in result.output

@@ -60,6 +60,16 @@ def append_record(name: str, record: dict[str, Any]) -> None:
         data.append(record)
 
 
+# The run's GITHUB_TOKEN (act.py passes its value as ACT_KIT_GITHUB_TOKEN) and the token GitHub gives
+# instead to a run without Actions secrets (pull_request from a fork, Dependabot): read-only.
+FAKE_TOKEN = "ghs_actkitfaketoken"
+READONLY_TOKEN = "ghs_actkitreadonlytoken"
+# GitHub's answer when GITHUB_TOKEN opens a PR while the repository setting "Allow GitHub Actions to create and
+# approve pull requests" (API field can_approve_pull_request_reviews) is off, the default.
+ACTIONS_PR_FORBIDDEN = "GitHub Actions is not permitted to create or approve pull requests."
+FORBIDDEN_403 = "HTTP 403: Resource not accessible by integration"
+
+
 def empty_github_state() -> dict[str, Any]:
     return {
         "next_number": 1,
@@ -68,7 +78,37 @@ def empty_github_state() -> dict[str, Any]:
         "comments": [],
         "labels": list(DEFAULT_LABELS),
         "strict_labels": True,
+        "default_branch": "main",
+        "branches": ["main"],
+        "tags": [],
+        "can_approve_pull_request_reviews": False,
     }
+
+
+def token_kind(token: str | None) -> str:
+    """'none', 'github_token' (the run's GITHUB_TOKEN), 'readonly' (no-secrets run) or 'other' (PAT, App)."""
+    if not token:
+        return "none"
+    if token == READONLY_TOKEN:
+        return "readonly"
+    if token == (os.environ.get("ACT_KIT_GITHUB_TOKEN") or FAKE_TOKEN):
+        return "github_token"
+    return "other"
+
+
+def pr_creation_refused(state: dict[str, Any], token: str | None) -> str | None:
+    """Why GitHub would refuse to open a PR with this token (None: it opens it)."""
+    kind = token_kind(token)
+    if kind == "readonly":
+        return FORBIDDEN_403
+    if kind == "github_token" and not state.get("can_approve_pull_request_reviews", False):
+        return ACTIONS_PR_FORBIDDEN
+    return None
+
+
+def pr_origin(token: str | None) -> dict[str, Any]:
+    """A PR opened with GITHUB_TOKEN starts no workflow runs (GitHub's recursion guard); any other token does."""
+    return {"token": token_kind(token), "triggers_workflows": token_kind(token) != "github_token"}
 
 
 def github_state(directory: Path | None = None) -> Any:

@@ -18,7 +18,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kitstate import append_record, event, github_state, inputs, lines, repo, set_output
+from kitstate import (
+    ACTIONS_PR_FORBIDDEN,
+    append_record,
+    event,
+    github_state,
+    inputs,
+    lines,
+    pr_creation_refused,
+    pr_origin,
+    repo,
+    set_output,
+)
 
 Inputs = dict[str, Any]
 
@@ -283,6 +294,10 @@ def attest(args: Inputs) -> int:
     return 0
 
 
+def same_repo(pr: dict[str, Any]) -> bool:
+    return pr.get("head_repo", repo()) == repo()
+
+
 def create_pull_request(args: Inputs) -> int:
     cwd = Path(os.environ.get("GITHUB_WORKSPACE", ".")) / (args.get("path") or "")
     add_paths = lines(args.get("add-paths")) or ["."]
@@ -308,8 +323,19 @@ def create_pull_request(args: Inputs) -> int:
         "files": files,
         "draft": args.get("draft"),
     }
+    token = args.get("token") or ""
     with github_state() as state:
-        existing = next((p for p in state["prs"] if p.get("head") == branch and p["state"] == "open"), None)
+        existing = next(
+            (p for p in state["prs"] if p.get("head") == branch and p["state"] == "open" and same_repo(p)),
+            None,
+        )
+        refused = pr_creation_refused(state, token) if files else None
+        if existing and refused == ACTIONS_PR_FORBIDDEN:
+            refused = None  # updating the open PR is allowed; opening one is what the setting governs
+        if refused:  # the real action pushes the branch, then the PR creation is refused
+            append_record("create-pull-request", {**rec, "operation": "refused", "error": refused})
+            print(f"::error::{refused}")
+            return 1
         if not files:
             operation, number = "none", existing["number"] if existing else None
             if existing is None:
@@ -336,8 +362,11 @@ def create_pull_request(args: Inputs) -> int:
                     "base": base,
                     "files": files,
                     "source": "create-pull-request",
+                    **pr_origin(token),
                 }
             )
+            if branch not in state.setdefault("branches", ["main"]):
+                state["branches"].append(branch)
     rec.update({"operation": operation, "number": number})
     append_record("create-pull-request", rec)
     if number is not None:
@@ -346,6 +375,30 @@ def create_pull_request(args: Inputs) -> int:
     set_output("pull-request-operation", operation)
     set_output("pull-request-branch", branch)
     print(f"act-kit create-pull-request: {operation} #{number} with {len(files)} changed file(s)")
+    return 0
+
+
+def create_github_app_token(args: Inputs) -> int:
+    """A fake installation token (not the run's GITHUB_TOKEN); fails without client-id/app-id or key like v3."""
+    client_id = args.get("client-id") or args.get("app-id")
+    if not client_id:
+        print(
+            "::error::The 'client-id' (or deprecated 'app-id') input must be set to a non-empty string. "
+            "If using a secret or variable, ensure it is available in this workflow context."
+        )
+        return 1
+    if not args.get("private-key"):
+        print("::error::[@octokit/auth-app] privateKey option is required")
+        return 1
+    owner = args.get("owner") or repo().split("/")[0]
+    token = "ghs_appkit" + hashlib.sha256(f"{client_id}:{owner}".encode()).hexdigest()[:30]
+    print(f"::add-mask::{token}")
+    permissions = {k.removeprefix("permission-"): v for k, v in args.items() if k.startswith("permission-") and v}
+    append_record("app-tokens", {"client-id": client_id, "owner": owner, "permissions": permissions})
+    set_output("token", token)
+    set_output("installation-id", "1")
+    set_output("app-slug", "act-kit-app")
+    print(f"act-kit create-github-app-token: minted an installation token for {owner} ({client_id})")
     return 0
 
 
@@ -358,6 +411,7 @@ HANDLERS = {
     "build-push": build_push,
     "attest-build-provenance": attest,
     "create-pull-request": create_pull_request,
+    "create-github-app-token": create_github_app_token,
 }
 
 if __name__ == "__main__":
