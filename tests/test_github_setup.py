@@ -135,7 +135,7 @@ def test_first_run_on_a_new_repository(run: Run) -> None:
 def test_s3_and_server_answers_need_their_secrets(run: Run) -> None:
     run.seed(
         secrets=["AWS_ACCESS_KEY_ID", "RETRAIN_APP_PRIVATE_KEY"],
-        variables=["RETRAIN_APP_ID"],
+        variables=["RETRAIN_APP_CLIENT_ID"],
         workflow_permissions={"default_workflow_permissions": "write", "can_approve_pull_request_reviews": True},
     )
     result = run()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -96,10 +97,10 @@ def test_an_unknown_answer_names_the_field_and_the_allowed_values() -> None:
 def test_missing_secrets_accepts_a_token_or_a_github_app() -> None:
     needed = ["AWS_ACCESS_KEY_ID"]
     token_line = missing_secrets(needed, set(), set())[-1]
-    assert token_line.startswith("gh secret set RETRAIN_TOKEN") and "RETRAIN_APP_ID" in token_line
+    assert token_line.startswith("gh secret set RETRAIN_TOKEN") and "RETRAIN_APP_CLIENT_ID" in token_line
     assert missing_secrets(needed, {"AWS_ACCESS_KEY_ID", "RETRAIN_TOKEN"}, set()) == []
-    assert missing_secrets([], {"RETRAIN_APP_PRIVATE_KEY"}, {"RETRAIN_APP_ID"}) == []
-    assert missing_secrets([], set(), {"RETRAIN_APP_ID"}) == [
+    assert missing_secrets([], {"RETRAIN_APP_PRIVATE_KEY"}, {"RETRAIN_APP_CLIENT_ID"}) == []
+    assert missing_secrets([], set(), {"RETRAIN_APP_CLIENT_ID"}) == [
         "gh secret set RETRAIN_APP_PRIVATE_KEY < app-private-key.pem"
     ]
 
@@ -199,3 +200,13 @@ def test_labels_fit_github_limits() -> None:
     for name, (color, description) in github_setup.LABELS.items():
         assert len(name) <= 50 and len(description) <= 100
         assert len(color) == 6 and int(color, 16) >= 0
+
+
+def test_the_secrets_it_asks_for_are_the_ones_the_workflows_read() -> None:
+    """The list github-setup prints is the workflows' own: no secret they read is forgotten, none is extra."""
+    text = "\n".join(path.read_text() for path in sorted((PROJECT / ".github" / "workflows").glob("*.yml")))
+    read = set(re.findall(r"secrets\.([A-Z][A-Z0-9_]*)", text)) - {"GITHUB_TOKEN"}
+    answers = json.loads((PROJECT / ".cookiecutter.json").read_text())
+    retraining = {github_setup.RETRAIN_TOKEN, github_setup.RETRAIN_APP_KEY_SECRET}
+    assert read == {*github_setup.secrets_needed(answers), *retraining}
+    assert f"vars.{github_setup.RETRAIN_APP_ID_VARIABLE}" in text

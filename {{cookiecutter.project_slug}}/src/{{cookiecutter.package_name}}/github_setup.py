@@ -54,7 +54,7 @@ TRACKING_SECRETS: dict[str, tuple[str, ...]] = {
 }
 # retrain.yml opens its pull request with a token of its own: a secret, or a GitHub App (variable + secret).
 RETRAIN_TOKEN = "RETRAIN_TOKEN"
-RETRAIN_APP_ID_VARIABLE = "RETRAIN_APP_ID"
+RETRAIN_APP_ID_VARIABLE = "RETRAIN_APP_CLIENT_ID"
 RETRAIN_APP_KEY_SECRET = "RETRAIN_APP_PRIVATE_KEY"
 WORKFLOW_PERMISSIONS = {"default_workflow_permissions": "read", "can_approve_pull_request_reviews": False}
 UPGRADE_MESSAGE = "Upgrade to GitHub Pro"
@@ -175,7 +175,7 @@ def missing_secrets(needed: Sequence[str], secrets: set[str], variables: set[str
     elif not app_id and RETRAIN_TOKEN not in secrets:
         lines.append(
             f"gh secret set {RETRAIN_TOKEN}   (or a GitHub App: gh variable set {RETRAIN_APP_ID_VARIABLE}"
-            f" --body <id> and gh secret set {RETRAIN_APP_KEY_SECRET} < app-private-key.pem)"
+            f" --body <client id> and gh secret set {RETRAIN_APP_KEY_SECRET} < app-private-key.pem)"
         )
     return lines
 
