@@ -207,7 +207,6 @@ def run_workflow(
     repository: str = "owner/project",
     actor: str = "owner",
     podman: bool = False,
-    base_image: str | None = None,
     extra_args: Sequence[str] = (),
     timeout: float = 1800,
 ) -> ActResult:
@@ -215,7 +214,8 @@ def run_workflow(
 
     project_dir must be a git repository (act takes sha/ref from it; it is copied, not modified).
     secrets default to {"GITHUB_TOKEN": FAKE_TOKEN}. podman=True makes build-push really build
-    (ACT_KIT_PODMAN=1) with base_image injected as BASE_IMAGE build arg when the workflow gives none.
+    (ACT_KIT_PODMAN=1) with the workflow's own build args; the Dockerfile's FROM must be in local
+    storage (podman.ensure_python_slim gives python:3.11-slim to the local stand-in base).
     """
     project = Path(project_dir).resolve()
     out = Path(out_dir).resolve()
@@ -245,8 +245,6 @@ def run_workflow(
     }
     if podman:
         kit_env["ACT_KIT_PODMAN"] = "1"
-        if base_image:
-            kit_env["ACT_KIT_BASE_IMAGE"] = base_image
     cmd = [
         ensure_act(),
         event_name,
