@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import generate
 from tests.test_workflows_static import tool
+
+# A FROM line Dependabot's docker ecosystem can read and update: a literal image and tag, no ARG in it.
+DEPENDABOT_FROM = re.compile(
+    r"FROM (?P<image>[a-z0-9][a-z0-9._/-]*):(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})(?: AS \w+)?"
+)
 
 
 @pytest.fixture
@@ -22,9 +29,6 @@ def test_dockerfile_is_hadolint_clean(project: Path, configuration: tuple[str, d
     )
     assert result.returncode == 0, result.stdout + result.stderr
     text = (project / "Dockerfile").read_text()
-    python = configuration[1].get("python_version", "3.11")
-    assert f"ARG BASE_IMAGE=python:{python}-slim\n" in text
-    assert text.count("FROM ${BASE_IMAGE}") == 2  # builder + runtime, both from the same base
     # Only the core and the serve extra, pinned by the lock: no training or dev packages in the image.
     assert '\nRUN /opt/venv/bin/pip install --constraint requirements-lock.txt ".[serve]" \\\n' in text
     assert "\nUSER 10001:10001\n" in text and "\nHEALTHCHECK " in text
@@ -34,3 +38,20 @@ def test_build_context_keeps_only_package_lock_and_model(project: Path) -> None:
     lines = [line for line in (project / ".dockerignore").read_text().splitlines() if not line.startswith("#")]
     assert lines[0] == "*"  # everything else (.git, .venv, data/, mlruns/, mlflow.db...) stays out
     assert {"!src/", "!requirements-lock.txt", "!models/model.joblib", "!models/metadata.json"} <= set(lines)
+
+
+def test_base_image_is_a_literal_dependabot_updates(project: Path, configuration: tuple[str, dict[str, str]]) -> None:
+    """Dependabot reads only literal `FROM image:tag` lines (not `FROM ${ARG}`), in the folder it is given."""
+    python = configuration[1].get("python_version", "3.11")
+    dockerfiles = sorted(p for p in project.rglob("*") if p.is_file() and re.search(r"(Docker|Container)file", p.name))
+    assert dockerfiles == [project / "Dockerfile"]
+    froms = [line for line in dockerfiles[0].read_text().splitlines() if line.upper().startswith("FROM")]
+    assert len(froms) == 2  # builder and runtime
+    for line in froms:
+        match = DEPENDABOT_FROM.fullmatch(line)
+        assert match, f"Dependabot cannot read {line!r}: write the base image as a literal image:tag"
+        assert (match["image"], match["tag"]) == ("python", f"{python}-slim")
+    updates = yaml.safe_load((project / ".github/dependabot.yml").read_text())["updates"]
+    assert {"package-ecosystem": "docker", "directory": "/"}.items() <= next(
+        u for u in updates if u["package-ecosystem"] == "docker"
+    ).items()

@@ -1,6 +1,8 @@
 """Merges ship, end to end: the serving image built for real with podman, and deploy.yml under act.
 
 One generated project (installed, pipeline run, committed) and one image are shared by every test here.
+Images build FROM python:3.11-slim as the Dockerfile says, which here is the kit's local stand-in base
+(podman.ensure_python_slim: Debian's python under the official name), not the official image.
 Slow: `.ci/run` runs them, `-m "not slow"` skips them.
 """
 
@@ -20,7 +22,7 @@ import yaml
 
 from tests.conftest import generate
 from tests.kit.act import ActResult, run_workflow
-from tests.kit.podman import build_image, ensure_base_image, free_port, image_config, image_size, run_container
+from tests.kit.podman import build_image, ensure_python_slim, free_port, image_config, image_size, run_container
 from tests.test_generated_project import commit, run
 
 pytestmark = pytest.mark.slow
@@ -28,8 +30,7 @@ DEPLOY = ".github/workflows/deploy.yml"
 PRODUCTION = "ghcr.io/your-github-org/my-mlops-project"  # github_owner and project_slug defaults
 OURS = "localhost/ship-test-serve:latest"
 NAIVE_DOCKERFILE = """\
-ARG BASE_IMAGE
-FROM ${BASE_IMAGE}
+FROM python:3.11-slim
 WORKDIR /app
 COPY . .
 RUN python -m venv /opt/venv && /opt/venv/bin/pip install --constraint requirements-lock.txt ".[train,serve,dev]"
@@ -44,7 +45,8 @@ def podman(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def base_image() -> str:
-    return ensure_base_image("3.11")
+    """python:3.11-slim in podman storage: the local stand-in base (never the official image)."""
+    return ensure_python_slim("3.11")
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +68,7 @@ def metadata(project: Path) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def image(project: Path, base_image: str, metadata: dict[str, Any]) -> Iterator[str]:
     head = run(project, "git", "rev-parse", "HEAD").stdout.strip()
-    args = {"BASE_IMAGE": base_image, "MODEL_VERSION": metadata["model_version"], "REVISION": head}
+    args = {"MODEL_VERSION": metadata["model_version"], "REVISION": head}
     result = build_image(project, OURS, args)
     assert result.ok, result.output[-5000:]
     print(f"\nserving image built in {result.seconds:.0f} s")
@@ -125,7 +127,7 @@ def test_image_is_well_under_half_a_naive_one(project: Path, image: str, base_im
     (context / "Dockerfile").write_text(NAIVE_DOCKERFILE)
     naive = "localhost/ship-test-naive:latest"
     try:
-        result = build_image(context, naive, {"BASE_IMAGE": base_image})
+        result = build_image(context, naive)
         assert result.ok, result.output[-5000:]
         ours_mb, naive_mb = image_size(image) / 1e6, image_size(naive) / 1e6
     finally:
@@ -150,8 +152,26 @@ def set_production(image: str, tmp_path: Path, **metrics: float) -> None:
         assert podman("tag", image, f"{PRODUCTION}:latest").returncode == 0
 
 
-def deploy(project: Path, out: Path, **kwargs: Any) -> ActResult:
-    return run_workflow(project, DEPLOY, "push", {"ref": "refs/heads/main"}, out, **kwargs)
+def image_id(tag: str) -> str:
+    return podman("image", "inspect", "--format", "{{.Id}}", tag).stdout.strip()
+
+
+def repository(visibility: str = "public", owner_type: str = "User") -> dict[str, Any]:
+    """The event's repository as GitHub sends it: visibility decides where attestations are stored."""
+    return {
+        "full_name": "your-github-org/my-mlops-project",
+        "name": "my-mlops-project",
+        "owner": {"login": "your-github-org", "type": owner_type},
+        "default_branch": "main",
+        "html_url": "https://github.com/your-github-org/my-mlops-project",
+        "private": visibility != "public",
+        "visibility": visibility,
+    }
+
+
+def deploy(project: Path, out: Path, visibility: str = "public", **kwargs: Any) -> ActResult:
+    payload = {"ref": "refs/heads/main", "repository": repository(visibility)}
+    return run_workflow(project, DEPLOY, "push", payload, out, repository="your-github-org/my-mlops-project", **kwargs)
 
 
 def test_gate_blocks_a_model_below_the_bounds_or_worse_than_production(
@@ -174,29 +194,85 @@ def test_gate_blocks_a_model_below_the_bounds_or_worse_than_production(
     assert result.builds == [] and not result.records.get("docker-push"), "nothing is built or pushed"
 
 
-def test_deploy_builds_smoke_tests_then_pushes(project: Path, image: str, base_image: str, tmp_path: Path) -> None:
+def test_deploy_builds_smoke_tests_pushes_attests_then_moves_latest(
+    project: Path, image: str, base_image: str, tmp_path: Path
+) -> None:
     set_production(image, tmp_path)  # same metrics as the candidate: not worse
     sha = run(project, "git", "rev-parse", "HEAD").stdout.strip()
     port = free_port()
 
-    result = deploy(project, tmp_path / "act", podman=True, base_image=base_image, vars={"SMOKE_TEST_PORT": str(port)})
+    result = deploy(project, tmp_path / "act", podman=True, vars={"SMOKE_TEST_PORT": str(port)})
 
     assert result.ok, result.tail(120)
     assert "promotion allowed: 3 check(s) passed" in result.output  # two bounds + not worse than production
     assert "| >= production " in result.output and "promotion blocked" not in result.output
     loaded, pushed = result.builds
     version = loaded["build_args"]["MODEL_VERSION"]
-    expected_tags = {f"{PRODUCTION}:{sha}", f"{PRODUCTION}:latest", f"{PRODUCTION}:{version}"}
+    immutable = {f"{PRODUCTION}:{sha}", f"{PRODUCTION}:{version}"}
     assert version != "production-before" and version.endswith(sha[:8])
-    assert loaded["load"] and not loaded["push"] and loaded["built"] and set(loaded["tags"]) == expected_tags
+    assert loaded["load"] and not loaded["push"] and loaded["built"] and set(loaded["tags"]) == immutable
     assert loaded["labels"]["org.opencontainers.image.version"] == version
     assert loaded["labels"]["org.opencontainers.image.revision"] == sha
-    assert loaded["build_args"]["REVISION"] == sha
-    assert pushed["push"] and set(pushed["tags"]) == expected_tags
+    assert loaded["build_args"] == {"MODEL_VERSION": version, "REVISION": sha, "SOURCE": loaded["build_args"]["SOURCE"]}
+    assert pushed["push"] and set(pushed["tags"]) == immutable
     assert pushed["provenance"] == "mode=max" and pushed["sbom"] == "true"
-    assert {record["tag"] for record in result.records["docker-push"]} == expected_tags
+    pushes = [(record["tag"], record["digest"], record["by"]) for record in result.records["docker-push"]]
+    assert sorted(pushes[:2]) == sorted((tag, pushed["digest"], "build-push-action") for tag in immutable)
+    assert pushes[2:] == [(f"{PRODUCTION}:latest", pushed["digest"], "buildx imagetools create")]
     assert result.records["attestations"][0]["subject-digest"] == pushed["digest"]
-    smoke = result.output.index(f"smoke test passed: {version}")
-    push = result.output.index("⭐ Run Main Push the tested image")  # the step's start
-    assert smoke < push, "the push comes after the smoke test"
-    assert f'"model_version":"{version}"' in result.output  # the /predict response of the smoke test
+    log = result.output
+    smoke = log.index(f"smoke test passed: {version}")
+    push = log.index("⭐ Run Main Push the tested image")  # each step's start
+    attest = log.index("⭐ Run Main Attest the build provenance")
+    latest = log.index("⭐ Run Main Move latest")
+    assert smoke < push < attest < latest, "smoke test, push, attestation, and only then production moves"
+    assert f'"model_version":"{version}"' in log  # the /predict response of the smoke test
+    assert image_id(f"{PRODUCTION}:latest") == pushed["image_id"] != image_id(image)  # production is the new build
+
+
+def test_refused_attestation_leaves_production_where_it_was(
+    project: Path, image: str, base_image: str, tmp_path: Path
+) -> None:
+    """A private repository outside GitHub Enterprise Cloud that opted in anyway: GitHub refuses to store it."""
+    set_production(image, tmp_path)
+    before = image_id(f"{PRODUCTION}:latest")
+    sha = run(project, "git", "rev-parse", "HEAD").stdout.strip()
+
+    result = deploy(
+        project,
+        tmp_path / "act",
+        visibility="private",
+        podman=True,
+        vars={"SMOKE_TEST_PORT": str(free_port()), "ATTEST_BUILD_PROVENANCE": "true"},
+    )
+
+    assert not result.ok
+    # act lists the stand-in's inner step, then the workflow's step: the latter is the last failure
+    assert result.failed_steps and result.failed_steps[-1] == "Main Attest the build provenance", result.failed_steps
+    assert "Feature not available for user-owned private repositories" in result.output
+    pushed = {record["tag"] for record in result.records["docker-push"]}
+    assert f"{PRODUCTION}:{sha}" in pushed and f"{PRODUCTION}:latest" not in pushed, pushed
+    assert image_id(f"{PRODUCTION}:latest") == before, "production (latest) must not move"
+
+
+def test_manual_run_on_a_feature_branch_ships_nothing(project: Path, tmp_path: Path) -> None:
+    """workflow_dispatch runs on the branch it is started from: only the default branch may deploy."""
+    clone = tmp_path / "feature"
+    run(project, "git", "clone", "--quiet", str(project), str(clone))
+    run(clone, "git", "checkout", "--quiet", "-b", "feature/try-a-model")
+    (clone / "NOTES.md").write_text("an experiment not merged yet\n")
+    commit(clone, "Work on a branch")  # act takes github.ref from HEAD's branch (main would share the commit)
+
+    result = run_workflow(
+        clone,
+        DEPLOY,
+        "workflow_dispatch",
+        {"repository": repository()},
+        tmp_path / "act",
+        repository="your-github-org/my-mlops-project",
+        inputs={"first_deploy": "true"},
+    )
+
+    assert result.ok, result.tail()
+    assert "Set up job" not in result.output, "no job starts"
+    assert result.builds == [] and not result.records.get("docker-push") and not result.artifacts

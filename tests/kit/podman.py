@@ -1,8 +1,11 @@
 """Podman kit: a locally made Debian base image, image builds and throwaway containers.
 
 No registry is reachable, so images are built FROM a base made here with debootstrap
-(`ensure_base_image`) and passed as the Dockerfile's BASE_IMAGE build arg. Everything runs
-with `--runtime runc --network host --pull=never` (scripts/install-system-deps.sh sets it up).
+(`ensure_base_image`). A Dockerfile names its base literally (`FROM python:3.11-slim`, the line
+Dependabot reads): `ensure_python_slim` gives the local base that official name, as a labelled
+stand-in (`STAND_IN_LABEL`), never the real image. Everything runs with
+`--runtime runc --network host --pull=never` (scripts/install-system-deps.sh sets it up), so a
+build finds the stand-in and never tries a registry.
 
 A Dockerfile that must work on both python:3.11-slim and this base should call `python`
 from PATH (official image: /usr/local/bin/python, ours: /usr/bin/python via python-is-python3)
@@ -26,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 RUN_FLAGS = ["--runtime", "runc", "--network", "host", "--pull=never"]
+STAND_IN_LABEL = "io.github.act-kit.stand-in"
 BASE_PACKAGES = ["python3", "python3-venv", "python-is-python3", "ca-certificates"]
 DEBIAN_PYTHON = {"bookworm": "3.11"}
 
@@ -113,6 +117,36 @@ def ensure_base_image(python_version: str = "3.11", suite: str = "bookworm") -> 
         finally:
             shutil.rmtree(root, ignore_errors=True)
     return tag
+
+
+def ensure_python_slim(python_version: str = "3.11") -> str:
+    """`docker.io/library/python:<ver>-slim` in local storage: the debootstrap base under the official name.
+
+    It is NOT the official image (Debian's python3 in /usr/bin, no /usr/local python): it carries the label
+    STAND_IN_LABEL saying so, and reports must call it the local stand-in. A real image already stored under
+    that name (no label) is refused rather than shadowed.
+    """
+    official = f"docker.io/library/python:{python_version}-slim"
+    base = ensure_base_image(python_version)
+    with open(Path(tempfile.gettempdir()) / "act-kit-base-image.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if image_exists(official):
+            labels = image_config(official).get("Config", {}).get("Labels") or {}
+            if STAND_IN_LABEL not in labels:
+                raise RuntimeError(
+                    f"{official} in podman storage is not the act-kit stand-in; remove it or build elsewhere"
+                )
+            return official
+        context = Path(tempfile.mkdtemp(prefix="act-kit-python-slim-"))
+        try:
+            (context / "Containerfile").write_text(f"FROM {base}\n")
+            note = f"act-kit stand-in for python:{python_version}-slim: {base} (Debian python3), not the official image"
+            result = build_image(context, official, labels={STAND_IN_LABEL: note})
+        finally:
+            shutil.rmtree(context, ignore_errors=True)
+        if not result.ok:
+            raise RuntimeError(f"tagging {base} as {official} failed:\n{result.output[-3000:]}")
+    return official
 
 
 @dataclass

@@ -230,14 +230,12 @@ def build_push(args: Inputs) -> int:
         sys.path.insert(0, str(Path(os.environ["ACT_KIT_HOME"])))
         from podman import build_image  # type: ignore[import-not-found]
 
-        injected = {}
-        base = os.environ.get("ACT_KIT_BASE_IMAGE")
-        if base and "BASE_IMAGE" not in build_args:
-            injected["BASE_IMAGE"] = base
+        # Exactly the workflow's build args: the Dockerfile's FROM is found in local storage (--pull=never), e.g.
+        # python:3.11-slim given by podman.ensure_python_slim to the local stand-in base.
         result = build_image(
             context,
             tags[0] if tags else "localhost/act-kit-build:latest",
-            {**build_args, **injected},
+            build_args,
             dockerfile=file,
             extra_tags=tags[1:],
             labels=labels,
@@ -247,7 +245,6 @@ def build_push(args: Inputs) -> int:
         rec.update(
             {
                 "built": result.ok,
-                "injected_build_args": injected,
                 "image_id": result.image_id,
                 "build_seconds": result.seconds,
             }
@@ -271,6 +268,31 @@ def build_push(args: Inputs) -> int:
     return 0
 
 
+def attestation_refusal() -> str | None:
+    """GitHub's refusal to store an attestation, as the real action fails with it, or None when allowed.
+
+    Attestations are stored for public repositories, and for private/internal ones only on GitHub Enterprise
+    Cloud (ACT_KIT_GITHUB_PLAN=enterprise). The event's repository says which: `visibility`, else `private`;
+    the kit's default event names neither and is a public repository.
+    """
+    repository = event().get("repository") or {}
+    visibility = repository.get("visibility") or ("private" if repository.get("private") else "public")
+    if visibility == "public" or os.environ.get("ACT_KIT_GITHUB_PLAN", "free") == "enterprise":
+        return None
+    owner = repository.get("owner") or {}
+    if owner.get("type") == "Organization":
+        reason = (
+            f"Feature not available for the {owner.get('login')} organization. To enable this feature, please "
+            "upgrade the billing plan, or make this repository public."
+        )
+    else:
+        reason = (
+            "Feature not available for user-owned private repositories. To enable this feature, please make "
+            "this repository public."
+        )
+    return f"Failed to persist attestation: {reason} - https://docs.github.com/rest/repos/attestations#create-an-attestation"
+
+
 def attest(args: Inputs) -> int:
     digest = args.get("subject-digest") or ""
     if not args.get("subject-path") and not (args.get("subject-name") and digest):
@@ -278,6 +300,10 @@ def attest(args: Inputs) -> int:
         return 1
     if digest and not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
         print(f'::error::subject-digest must be in the format "sha256:<hex-digest>" ({digest})')
+        return 1
+    refusal = attestation_refusal()
+    if refusal:
+        print(f"::error::Error: {refusal}")
         return 1
     append_record(
         "attestations",

@@ -1,0 +1,106 @@
+"""deploy.yml against rules real GitHub enforces and the kit cannot (every configuration, static).
+
+- A manual run may start on any branch: every job is guarded to the default branch.
+- Attestations are stored for public repositories (private ones only on GitHub Enterprise Cloud), and the
+  attest action needs `artifact-metadata: write` for its storage record.
+- `latest` is production: it moves after every step that can fail, to the exact digest that was pushed.
+- A `local` DVC remote is a folder on a developer's machine: CI cannot pull from it.
+- A multi-line `::error` echoed as is shows only its first line; the GCP key never lands in the workspace.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import generate
+
+DEFAULT_BRANCH_ONLY = "github.ref == format('refs/heads/{0}', github.event.repository.default_branch)"
+ATTEST_WHERE_STORED = "github.event.repository.visibility == 'public' || vars.ATTEST_BUILD_PROVENANCE == 'true'"
+TELEMETRY_OFF = {
+    "DVC_NO_ANALYTICS": "true",
+    "ITERATIVE_DO_NOT_TRACK": "true",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "DO_NOT_TRACK": "true",
+}
+
+
+@pytest.fixture
+def generated(tmp_path: Path, configuration: tuple[str, dict[str, str]]) -> tuple[Path, dict[str, str]]:
+    return generate(tmp_path, configuration[1]), configuration[1]
+
+
+def deploy_workflow(project: Path) -> tuple[str, dict[str, Any]]:
+    text = (project / ".github/workflows/deploy.yml").read_text()
+    return text, yaml.safe_load(text)
+
+
+def steps_using(job: dict[str, Any], action: str) -> list[tuple[int, dict[str, Any]]]:
+    return [(i, s) for i, s in enumerate(job["steps"]) if s.get("uses", "").startswith(f"{action}@")]
+
+
+def test_every_deploy_job_runs_only_on_the_default_branch(generated: tuple[Path, dict[str, str]]) -> None:
+    _, workflow = deploy_workflow(generated[0])
+    assert "workflow_dispatch" in workflow[True]  # a manual run can name any branch
+    for name, job in workflow["jobs"].items():
+        assert job.get("if") == DEFAULT_BRANCH_ONLY, f"deploy.yml:{name} would ship from any branch"
+
+
+def test_attestation_only_where_github_stores_it_with_every_permission_it_needs(
+    generated: tuple[Path, dict[str, str]],
+) -> None:
+    _, workflow = deploy_workflow(generated[0])
+    release = workflow["jobs"]["release"]
+    ((_, attest),) = steps_using(release, "actions/attest-build-provenance")
+    assert attest["if"] == ATTEST_WHERE_STORED
+    # actions/attest v4.1.0 README (called by attest-build-provenance v4.1.0): id-token, attestations and
+    # artifact-metadata (the storage record of an image pushed to a registry).
+    assert {"id-token": "write", "attestations": "write", "artifact-metadata": "write"}.items() <= release[
+        "permissions"
+    ].items()
+
+
+def test_latest_moves_last_to_the_pushed_digest(generated: tuple[Path, dict[str, str]]) -> None:
+    _, workflow = deploy_workflow(generated[0])
+    steps = workflow["jobs"]["release"]["steps"]
+    ((_, meta),) = steps_using(workflow["jobs"]["release"], "docker/metadata-action")
+    assert meta["with"]["flavor"] == "latest=false"
+    assert "latest" not in meta["with"]["tags"], "the build and push steps must not tag latest"
+    builds = steps_using(workflow["jobs"]["release"], "docker/build-push-action")
+    assert [b["with"]["tags"] for _, b in builds] == ["${{ steps.meta.outputs.tags }}"] * 2
+    ((push_at, push),) = [(i, b) for i, b in builds if b["with"].get("push") is True]
+    ((attest_at, _),) = steps_using(workflow["jobs"]["release"], "actions/attest-build-provenance")
+    movers = [i for i, s in enumerate(steps) if ":latest" in s.get("run", "")]
+    assert movers == [len(steps) - 1], "only the last step of the release job touches latest"
+    last = steps[-1]
+    assert push_at < attest_at < movers[0]
+    assert 'docker buildx imagetools create --tag "${IMAGE}:latest" "${IMAGE}@${DIGEST}"' in last["run"]
+    assert last["env"]["DIGEST"] == f"${{{{ steps.{push['id']}.outputs.digest }}}}"
+
+
+def test_a_local_dvc_remote_is_never_pulled_in_ci(generated: tuple[Path, dict[str, str]]) -> None:
+    text, _ = deploy_workflow(generated[0])
+    remote = generated[1].get("dvc_remote", "none")
+    assert ("dvc pull" in text) == (remote not in ("none", "local")), remote
+
+
+def test_errors_keep_every_line_and_secrets_stay_out_of_the_workspace(
+    generated: tuple[Path, dict[str, str]],
+) -> None:
+    text, workflow = deploy_workflow(generated[0])
+    assert "::error" not in text, "multi-line errors go through `cli annotate`"
+    assert text.count('.cli annotate error --title "Deploy gate" --file ') == 2  # gate, production read
+    assert "github.workspace" not in text
+    for name, job in workflow["jobs"].items():
+        runs = " ".join(s.get("run", "") for s in job["steps"])
+        if any(tool in runs for tool in ("dvc ", "make pipeline", "mlflow", ".registry")):
+            assert TELEMETRY_OFF.items() <= job["env"].items(), f"deploy.yml:{name} sends telemetry"
+    if generated[1].get("dvc_remote") == "gs":
+        gate = workflow["jobs"]["gate"]
+        assert "GOOGLE_APPLICATION_CREDENTIALS" not in gate["env"]
+        (key,) = [s for s in gate["steps"] if "GCP_SA_KEY" in s.get("env", {})]
+        assert 'key="$RUNNER_TEMP/gcp-key.json"' in key["run"]
+        assert 'echo "GOOGLE_APPLICATION_CREDENTIALS=$key" >> "$GITHUB_ENV"' in key["run"]
