@@ -45,11 +45,11 @@ def test_generated_dvc_deps_check_names_a_deleted_dep(tmp_path: Path) -> None:
     dvc_yaml = project / "dvc.yaml"
     lines = dvc_yaml.read_text(encoding="utf-8").splitlines(keepends=True)
     train = lines.index("  train:\n")
-    needed = next(i for i in range(train, len(lines)) if lines[i] == f"      - src/{package}/lineage.py\n")
+    needed = next(i for i in range(train, len(lines)) if lines[i] == f"      - src/{package}/pipeline/lineage.py\n")
     dvc_yaml.write_text("".join(lines[:needed] + lines[needed + 1 :]), encoding="utf-8")
 
     result = run_generated_check(project)
 
     assert result.returncode == 1, result.stdout + result.stderr
     assert "1 failed" in result.stdout, result.stdout
-    assert f"stage train: deps miss src/{package}/lineage.py (imported by {package}.train -> " in result.stdout
+    assert f"stage train: deps miss src/{package}/pipeline/lineage.py (imported by {package}.cli -> " in result.stdout

@@ -21,30 +21,11 @@ DEFAULTS = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="u
 
 
 def package_files(package: str) -> set[str]:
-    modules = [
-        "__init__",
-        "charts",
-        "cli",
-        "config",
-        "data",
-        "errors",
-        "estimators",
-        "evaluate",
-        "features",
-        "lineage",
-        "lock_check",
-        "metrics",
-        "plots",
-        "promotion",
-        "registry",
-        "report",
-        "split",
-        "tracking",
-        "train",
-        "validate",
-        "workflow_commands",
-        "github_setup",
-    ]
+    modules = ["__init__", "cli", "config", "errors"]
+    modules += [f"pipeline/{name}" for name in ("__init__", "data", "estimators", "evaluate", "features", "lineage")]
+    modules += [f"pipeline/{name}" for name in ("metrics", "plots", "split", "tracking", "train", "validate")]
+    modules += [f"gates/{name}" for name in ("__init__", "charts", "lock_check", "promotion", "registry", "report")]
+    modules += [f"github/{name}" for name in ("__init__", "repository_setup", "workflow_commands")]
     monitor = [
         "__init__",
         "cli",
@@ -214,7 +195,7 @@ def test_license_and_names_rendered(tmp_path: Path) -> None:
         tmp_path, {"license": "Apache-2.0", "author_name": "Ada Lovelace", "project_name": "Churn Model"}
     )
     assert project.name == "churn-model"
-    assert (project / "src" / "churn_model" / "train.py").is_file()
+    assert (project / "src" / "churn_model" / "pipeline" / "train.py").is_file()
     license_text = (project / "LICENSE").read_text()
     assert license_text.startswith("Apache License") and "Ada Lovelace" in license_text
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())

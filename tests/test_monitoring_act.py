@@ -37,7 +37,7 @@ def trained(project: Path) -> Path:
     files in data/current, with dvc.lock, metrics and plots committed."""
     commit(project, "Generated from the template")
     run(project, "make", "install", f"PYTHON={sys.executable}", "EXTRAS=train")
-    run(project, ".venv/bin/python", "-m", "my_mlops_project.data")
+    run(project, ".venv/bin/python", "-m", "my_mlops_project.cli", "data")
     (project / "data" / "sample" / "sample.csv").replace(project / "data" / "table.csv")
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["data"]["path"] = "data/table.csv"

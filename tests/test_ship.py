@@ -97,7 +97,7 @@ def test_image_serves_as_non_root_with_only_serving_packages(
     assert labels["org.opencontainers.image.revision"] == run(project, "git", "rev-parse", "HEAD").stdout.strip()
     assert labels["org.opencontainers.image.source"].endswith("/your-github-org/my-mlops-project")
     assert config["User"] == "10001:10001" and "8000/tcp" in config["ExposedPorts"]
-    body = run(project, ".venv/bin/python", "-m", "my_mlops_project.serve.request_example", "--rows", "3").stdout
+    body = run(project, ".venv/bin/python", "-m", "my_mlops_project.cli", "request-example", "--rows", "3").stdout
     port = free_port()
     with run_container(image, port, {"SERVE_HOST": "127.0.0.1", "SERVE_PORT": str(port)}) as container:
         ready = wait_ready(f"http://127.0.0.1:{port}/health/ready")

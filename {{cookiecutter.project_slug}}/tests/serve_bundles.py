@@ -12,13 +12,13 @@ from fastapi.testclient import TestClient
 
 import conftest
 from {{ cookiecutter.package_name }}.config import Paths
-from {{ cookiecutter.package_name }}.estimators import make_estimator
-from {{ cookiecutter.package_name }}.evaluate import build_metadata, evaluate_model
-from {{ cookiecutter.package_name }}.features import infer_feature_schema
-from {{ cookiecutter.package_name }}.lineage import file_md5, git_commit, git_dirty
+from {{ cookiecutter.package_name }}.pipeline.estimators import make_estimator
+from {{ cookiecutter.package_name }}.pipeline.evaluate import build_metadata, evaluate_model
+from {{ cookiecutter.package_name }}.pipeline.features import infer_feature_schema
+from {{ cookiecutter.package_name }}.pipeline.lineage import file_md5, git_commit, git_dirty
+from {{ cookiecutter.package_name }}.pipeline.train import train_pipeline
 from {{ cookiecutter.package_name }}.serve.app import create_app
 from {{ cookiecutter.package_name }}.serve.settings import ServeSettings
-from {{ cookiecutter.package_name }}.train import train_pipeline
 
 # name -> (problem type, estimator, hyperparameters, missing categories in training)
 BUNDLES: dict[str, tuple[str, str, dict[str, Any], bool]] = {

@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }}.data import DataError, load_sample, read_table
+from {{ cookiecutter.package_name }}.pipeline.data import DataError, load_sample, read_table
 
 
 @pytest.mark.parametrize("name", ["breast_cancer", "iris", "wine", "diabetes"])

@@ -157,15 +157,30 @@ def import_closure(src_root: Path, entry: str) -> Closure:
     return closure
 
 
-def entry_modules(cmd: str | list[str]) -> list[str]:
-    """The modules a stage's `cmd` runs with `python -m <module>` (in any of its commands)."""
+def entry_modules(cmd: str | list[str]) -> list[tuple[str, str | None]]:
+    """What a stage's `cmd` runs with `python -m <module> [command]`, in any of its commands."""
     modules = []
     for command in [cmd] if isinstance(cmd, str) else cmd:
         words = shlex.split(command)
         for index, word in enumerate(words[1:-1], start=1):
             if word == "-m" and PurePosixPath(words[index - 1]).name.startswith("python"):
-                modules.append(words[index + 1])
+                modules.append((words[index + 1], words[index + 2] if index + 2 < len(words) else None))
     return modules
+
+
+def cli_command_module(cli_file: Path, package: str, command: str) -> str | None:
+    """The module the CLI runs for `command`, from its literal `COMMANDS = {command: (module, ...)}` table."""
+    for node in ast.parse(cli_file.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.Dict):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if not any(isinstance(target, ast.Name) and target.id == "COMMANDS" for target in targets):
+                continue
+            for key, value in zip(node.value.keys, node.value.values, strict=True):
+                if isinstance(key, ast.Constant) and key.value == command and isinstance(value, ast.Tuple):
+                    module = value.elts[0]
+                    if isinstance(module, ast.Constant) and isinstance(module.value, str):
+                        return f"{package}.{module.value}"
+    return None
 
 
 def package_root(project: Path, package: str) -> Path | None:
@@ -181,13 +196,17 @@ def dep_path(entry: str | dict[str, Any]) -> str:
 
 
 def code_the_stage_runs(
-    project: Path, name: str, entries: list[str]
+    project: Path, name: str, entries: list[tuple[str, str | None]]
 ) -> tuple[dict[Path, ImportChain], set[Path], list[str]]:
-    """The files the entry modules run, the package folders they live in, and what cannot be followed."""
+    """The files the entry modules run, the package folders they live in, and what cannot be followed.
+
+    `python -m <package>.cli <command>` runs the CLI and the module its COMMANDS table names for the command
+    (the CLI imports it by a computed name, so that one import is followed through the table).
+    """
     runs: dict[Path, ImportChain] = {}
     code_folders: set[Path] = set()
     problems: list[str] = []
-    for entry in entries:
+    for entry, command in entries:
         package = entry.split(".", maxsplit=1)[0]
         src_root = package_root(project, package)
         if src_root is None:
@@ -195,6 +214,15 @@ def code_the_stage_runs(
             continue
         code_folders.add((src_root / package).resolve())
         closure = import_closure(src_root, entry)
+        cli_file = module_file(src_root, entry)
+        target = cli_command_module(cli_file, package, command) if cli_file and command else None
+        if target is not None:
+            dispatch = str(cli_file)
+            closure.unresolved = [item for item in closure.unresolved if not item.startswith(f"{dispatch}:")]
+            command_closure = import_closure(src_root, target)
+            for path, chain in command_closure.files.items():
+                closure.files.setdefault(path, (*closure.files[cli_file], *chain))
+            closure.unresolved += command_closure.unresolved
         problems += [f"stage {name}: cannot follow an import: {item}" for item in closure.unresolved]
         for path, chain in closure.files.items():
             runs.setdefault(path.resolve(), chain)

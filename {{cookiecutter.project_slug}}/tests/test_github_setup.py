@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }} import cli, github_setup
+from {{ cookiecutter.package_name }} import cli
 from {{ cookiecutter.package_name }}.errors import UserError
-from {{ cookiecutter.package_name }}.github_setup import (
+from {{ cookiecutter.package_name }}.github import repository_setup as github_setup
+from {{ cookiecutter.package_name }}.github.repository_setup import (
     GITHUB_ACTIONS_APP_ID,
     Call,
     Gh,

@@ -8,8 +8,8 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from {{ cookiecutter.package_name }} import data, evaluate, split, train, validate
 from {{ cookiecutter.package_name }}.config import Paths
+from {{ cookiecutter.package_name }}.pipeline import data, evaluate, split, train, validate
 
 pytestmark = pytest.mark.slow
 

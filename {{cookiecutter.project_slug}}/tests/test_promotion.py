@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from {{ cookiecutter.package_name }}.config import ParamsError, PromotionParams, parse_params
-from {{ cookiecutter.package_name }}.promotion import BLOCKED_EXIT_CODE, decide, main
+from {{ cookiecutter.package_name }}.gates.promotion import BLOCKED_EXIT_CODE, decide, main
 
 GATE = PromotionParams(
     min_metrics={"f1": 0.9},
@@ -110,14 +110,14 @@ def test_cli_exit_codes(tmp_path: Path, params_dict: dict[str, Any], problem_typ
 def test_module_entry_point_exits_1_with_the_reason(
     tmp_path: Path, params_dict: dict[str, Any], problem_type: str
 ) -> None:
-    """What deploy.yml runs: `python -m <package>.promotion`."""
+    """What deploy.yml runs: `python -m <package>.cli promote`."""
     bounds = parse_params(params_dict).promotion
     metrics = {name: bound - 1 for name, bound in bounds.min_metrics.items()}  # below every minimum
     metrics |= {name: bound + 1 for name, bound in bounds.max_metrics.items()}  # above every maximum
     (tmp_path / "candidate.json").write_text(json.dumps(metadata("new", problem_type, **metrics)))
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params_dict))
     result = subprocess.run(
-        [sys.executable, "-m", "{{ cookiecutter.package_name }}.promotion", "--candidate", "candidate.json"],
+        [sys.executable, "-m", "{{ cookiecutter.package_name }}.cli", "promote", "--candidate", "candidate.json"],
         cwd=tmp_path,
         capture_output=True,
         text=True,

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }}.charts import (
+from {{ cookiecutter.package_name }}.config import GateParams
+from {{ cookiecutter.package_name }}.gates.charts import (
     GRID_POINTS,
     confusion_table,
     curve_chart,
@@ -16,16 +17,15 @@ from {{ cookiecutter.package_name }}.charts import (
     resample_curve,
     residuals_chart,
 )
-from {{ cookiecutter.package_name }}.config import GateParams
-from {{ cookiecutter.package_name }}.lock_check import describe, stale_stages
-from {{ cookiecutter.package_name }}.plots import PLOT_SPECS, render
-from {{ cookiecutter.package_name }}.report import (
+from {{ cookiecutter.package_name }}.gates.lock_check import describe, stale_stages
+from {{ cookiecutter.package_name }}.gates.report import (
     check_gate,
     compare_metrics,
     images_markdown,
     metric_changes,
     render_markdown,
 )
+from {{ cookiecutter.package_name }}.pipeline.plots import PLOT_SPECS, render
 
 
 def test_metric_direction_and_verdicts() -> None:

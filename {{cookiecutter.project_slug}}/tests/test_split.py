@@ -3,7 +3,7 @@ from __future__ import annotations
 import pandas as pd
 
 from {{ cookiecutter.package_name }}.config import SplitParams
-from {{ cookiecutter.package_name }}.split import split_table
+from {{ cookiecutter.package_name }}.pipeline.split import split_table
 
 
 def test_split_is_deterministic_and_sized(frame: pd.DataFrame, problem_type: str) -> None:

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from {{ cookiecutter.package_name }}.estimators import make_estimator
-from {{ cookiecutter.package_name }}.features import infer_feature_schema
-from {{ cookiecutter.package_name }}.train import train_pipeline
-from {{ cookiecutter.package_name }}.validate import validate_table
+from {{ cookiecutter.package_name }}.pipeline.estimators import make_estimator
+from {{ cookiecutter.package_name }}.pipeline.features import infer_feature_schema
+from {{ cookiecutter.package_name }}.pipeline.train import train_pipeline
+from {{ cookiecutter.package_name }}.pipeline.validate import validate_table
 from test_validate import data_params
 
 

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.package_name }}.config import DataParams
-from {{ cookiecutter.package_name }}.data import DataError
-from {{ cookiecutter.package_name }}.validate import validate_table
+from {{ cookiecutter.package_name }}.pipeline.data import DataError
+from {{ cookiecutter.package_name }}.pipeline.validate import validate_table
 
 
 def data_params(**changes: Any) -> DataParams:

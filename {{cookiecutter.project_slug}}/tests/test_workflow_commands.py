@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from {{ cookiecutter.package_name }} import cli
-from {{ cookiecutter.package_name }}.workflow_commands import annotation
+from {{ cookiecutter.package_name }}.github.workflow_commands import annotation
 
 
 def test_every_line_of_the_message_survives() -> None:

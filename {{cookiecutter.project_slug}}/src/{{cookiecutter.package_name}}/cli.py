@@ -1,7 +1,7 @@
 """One entry point with a subcommand per job: `{{ cookiecutter.project_slug }} <command> [options]`.
 
-dvc.yaml calls the stage modules directly (`python -m {{ cookiecutter.package_name }}.<stage>`); this runs the
-same code for people, make and CI.
+dvc.yaml (`python -m {{ cookiecutter.package_name }}.cli <stage>`), the Makefile and every workflow call it, so
+people, make and CI run the same code the same way.
 """
 
 from __future__ import annotations
@@ -15,19 +15,22 @@ from .errors import run_stage
 
 # command -> (module, takes options, help); a module is imported only when its command runs.
 COMMANDS = {
-    "data": ("data", False, "stage: write the bundled sample data"),
-    "validate": ("validate", False, "stage: check the data contract, write the typed table"),
-    "split": ("split", False, "stage: train/test split"),
-    "train": ("train", False, "stage: fit the model, log the MLflow run"),
-    "evaluate": ("evaluate", False, "stage: metrics, plots, model metadata"),
-    "report": ("report", True, "PR report against a base revision (report --help)"),
-    "check-lock": ("lock_check", False, "fail when dvc.lock does not match the code, params and data"),
-    "promote": ("promotion", True, "deploy gate: candidate model vs bounds and production (promote --help)"),
+    "params": ("config", False, "check params.yaml (make pipeline runs it before dvc repro)"),
+    "data": ("pipeline.data", False, "stage: write the bundled sample data"),
+    "validate": ("pipeline.validate", False, "stage: check the data contract, write the typed table"),
+    "split": ("pipeline.split", False, "stage: train/test split"),
+    "train": ("pipeline.train", False, "stage: fit the model, log the MLflow run"),
+    "evaluate": ("pipeline.evaluate", False, "stage: metrics, plots, model metadata"),
+    "profile": ("monitor.profile", False, "stage: the reference profile the monitor compares with"),
+    "report": ("gates.report", True, "PR report against a base revision (report --help)"),
+    "check-lock": ("gates.lock_check", False, "fail when dvc.lock does not match the code, params and data"),
+    "promote": ("gates.promotion", True, "deploy gate: candidate vs bounds and production (--help)"),
+    "register": ("gates.registry", True, "MLflow registry: the deployed model as @champion (--help)"),
     "serve": ("serve", True, "run the model service on models/ (serve --help; SERVE_* variables)"),
-    "register": ("registry", True, "MLflow registry: the deployed model as @champion (register --help)"),
+    "request-example": ("serve.request_example", True, "a real request body from the test set (--help)"),
     "monitor": ("monitor.cli", True, "drift and decay of current data vs the reference (monitor --help)"),
-    "annotate": ("workflow_commands", True, "a GitHub Actions annotation, every line kept (annotate --help)"),
-    "github-setup": ("github_setup", True, "one-time GitHub settings, missing secrets (github-setup --help)"),
+    "annotate": ("github.workflow_commands", True, "a GitHub Actions annotation, every line kept (--help)"),
+    "github-setup": ("github.repository_setup", True, "one-time GitHub settings, missing secrets (--help)"),
 }
 
 

@@ -13,10 +13,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .errors import UserError, run_stage
-from .estimators import ESTIMATORS, check_hyperparameters
-from .metrics import METRIC_NAMES, higher_is_better
+from .errors import UserError
 from .monitor.thresholds import DriftThresholds
+from .pipeline.estimators import ESTIMATORS, check_hyperparameters
+from .pipeline.metrics import METRIC_NAMES, higher_is_better
 
 ProblemType = Literal["classification", "regression"]
 ColumnKind = Literal["numeric", "categorical"]
@@ -270,7 +270,3 @@ def main() -> None:
     """
     params = load_params()
     print(f"params.yaml: valid ({params.problem_type}, estimator {params.train.estimator})")
-
-
-if __name__ == "__main__":
-    run_stage(main)

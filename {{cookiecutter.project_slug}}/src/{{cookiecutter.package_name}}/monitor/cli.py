@@ -18,7 +18,6 @@ import joblib
 import pandas as pd
 
 from ..config import Paths, load_params
-from ..errors import run_stage
 from .decay import DecayResult, evaluate_decay
 from .drift import detect_drift
 from .errors import IncompatibleDataError, MonitorDataError, SourceNotFoundError
@@ -153,7 +152,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         model_path=paths.model,
         window_days=None if args.current else monitor.current.window_days,
     )
-
-
-if __name__ == "__main__":
-    run_stage(main, sys.argv[1:])

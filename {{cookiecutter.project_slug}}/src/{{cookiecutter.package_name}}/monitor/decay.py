@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..metrics import classification_metrics, higher_is_better, regression_metrics
+from ..pipeline.metrics import classification_metrics, higher_is_better, regression_metrics
 from .errors import EmptyDataError, IncompatibleDataError, MissingColumnError
 from .profile import PREDICTION
 from .schema import PROBA_PREFIX, category_key

@@ -25,7 +25,6 @@ import numpy as np
 import pandas as pd
 
 from ..config import Paths, load_params
-from ..errors import run_stage
 from .errors import EmptyDataError, ProfileFormatError
 from .schema import FeatureSchema, category_counts, numeric_values, parse_schema, require_columns
 from .stats import add_points, bin_counts_from_le, ecdf_summary
@@ -304,7 +303,3 @@ def main() -> None:
     profile = build_profile(train, schema, predictions, **params.monitor.profile.model_dump())
     save_profile(profile, paths.reference_profile)
     print(f"wrote {paths.reference_profile} ({profile.n_rows} rows, {len(profile.columns)} features)")
-
-
-if __name__ == "__main__":
-    run_stage(main)

@@ -16,7 +16,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..config import Paths
-from ..lineage import file_sha256
+from ..pipeline.lineage import file_sha256
 from . import fastpath
 
 log = logging.getLogger(__name__)

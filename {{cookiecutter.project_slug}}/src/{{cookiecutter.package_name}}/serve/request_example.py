@@ -45,7 +45,3 @@ def main(argv: Sequence[str] | None = None) -> None:
         args.out.write_text(body + "\n", encoding="utf-8")
     else:
         print(body)
-
-
-if __name__ == "__main__":
-    main()

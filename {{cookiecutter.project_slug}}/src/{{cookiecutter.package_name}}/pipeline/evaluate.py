@@ -13,8 +13,7 @@ import pandas as pd
 from sklearn.inspection import permutation_importance
 from sklearn.pipeline import Pipeline
 
-from .config import Params, Paths, load_params
-from .errors import run_stage
+from ..config import Params, Paths, load_params
 from .features import feature_names
 from .lineage import file_sha256
 from .metrics import classification_metrics, regression_metrics
@@ -106,7 +105,3 @@ def main() -> None:
     paths.metadata.write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
     log_to_run(params, paths, training.get("mlflow_run_id"), evaluation.metrics)
     print(json.dumps(evaluation.metrics, indent=2))
-
-
-if __name__ == "__main__":
-    run_stage(main)

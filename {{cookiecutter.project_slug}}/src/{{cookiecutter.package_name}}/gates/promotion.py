@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import Paths, PromotionParams, load_params
-from .errors import UserError, run_stage
-from .metrics import higher_is_better
+from ..config import Paths, PromotionParams, load_params
+from ..errors import UserError
+from ..pipeline.metrics import higher_is_better
 
 BLOCKED_EXIT_CODE = 1
 
@@ -153,7 +153,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return BLOCKED_EXIT_CODE
     print(decision.message)
     return 0
-
-
-if __name__ == "__main__":
-    run_stage(main)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import mlflow
 
-from .config import MlflowParams
-from .errors import UserError
+from ..config import MlflowParams
+from ..errors import UserError
 
 LOCAL_STORE = "mlflow.db"
 LOCAL_ARTIFACTS = "mlartifacts"

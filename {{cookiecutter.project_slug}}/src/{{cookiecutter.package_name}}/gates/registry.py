@@ -16,9 +16,9 @@ from typing import Any
 import mlflow
 from mlflow import MlflowClient
 
-from .config import Paths, load_params
-from .errors import UserError, run_stage
-from .tracking import start_experiment
+from ..config import Paths, load_params
+from ..errors import UserError
+from ..pipeline.tracking import start_experiment
 
 CHAMPION = "champion"
 
@@ -51,7 +51,3 @@ def main(argv: Sequence[str] | None = None) -> None:
     metadata = json.loads(args.metadata.read_text(encoding="utf-8"))
     version = register_champion(metadata, params.mlflow.experiment_name, args.image)
     print(f"registered {params.mlflow.experiment_name} version {version} as @{CHAMPION}")
-
-
-if __name__ == "__main__":
-    run_stage(main)

@@ -12,9 +12,8 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from .config import DataParams, Paths, ProblemType, load_params
+from ..config import DataParams, Paths, ProblemType, load_params
 from .data import DataError, read_table
-from .errors import run_stage
 
 MAX_EXAMPLES = 5
 
@@ -141,7 +140,3 @@ def main() -> None:
     typed.to_parquet(paths.validated, index=False)
     features = typed.shape[1] - 1
     print(f"{source}: contract satisfied ({len(typed)} rows, {features} features) -> {paths.validated}")
-
-
-if __name__ == "__main__":
-    run_stage(main)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .plots import PlotSpec
+from ..pipeline.plots import PlotSpec
 
 CURRENT_COLOR, BASE_COLOR, IDEAL_COLOR = "#2563eb", "#9ca3af", "#16a34a"
 GRID_POINTS = 21  # curves at 0, 0.05, ..., 1

@@ -25,7 +25,7 @@ from urllib.parse import quote
 
 import yaml
 
-from .errors import UserError, run_stage
+from ..errors import UserError
 
 ANSWERS_FILE = ".cookiecutter.json"
 ENVIRONMENT = "production"
@@ -386,7 +386,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     branch = info["default_branch"]
     print(f"repository {info['full_name']} ({info.get('visibility')}), default branch {branch}")
     return Setup(gh, info["full_name"], branch, checks, needed).run()
-
-
-if __name__ == "__main__":
-    run_stage(main, sys.argv[1:])

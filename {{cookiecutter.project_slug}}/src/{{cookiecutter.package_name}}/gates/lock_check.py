@@ -13,8 +13,6 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import run_stage
-
 STALE_DEP_STATES = frozenset({"modified", "new"})
 STALE_STAGE_STATES = frozenset({"changed command", "changed checksum"})
 FIX = (
@@ -57,7 +55,3 @@ def main() -> int:
         return 1
     print("dvc.lock matches the code, params and data of this branch.")
     return 0
-
-
-if __name__ == "__main__":
-    run_stage(main)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from .config import Paths, ProblemType, SplitParams, load_params
-from .errors import run_stage
+from ..config import Paths, ProblemType, SplitParams, load_params
 
 
 def split_table(
@@ -29,7 +28,3 @@ def main() -> None:
     train.to_parquet(paths.train, index=False)
     test.to_parquet(paths.test, index=False)
     print(f"split: {len(train)} train rows, {len(test)} test rows")
-
-
-if __name__ == "__main__":
-    run_stage(main)

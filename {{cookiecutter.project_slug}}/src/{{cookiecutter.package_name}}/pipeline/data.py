@@ -9,8 +9,8 @@ from typing import Any
 import pandas as pd
 from sklearn import datasets
 
-from .config import Paths, load_params
-from .errors import UserError, run_stage
+from ..config import Paths, load_params
+from ..errors import UserError
 
 SAMPLE_LOADERS: dict[str, Callable[..., Any]] = {
     "breast_cancer": datasets.load_breast_cancer,
@@ -54,7 +54,3 @@ def main() -> None:
     paths.sample.parent.mkdir(parents=True, exist_ok=True)
     load_sample(params.data.sample_dataset).to_csv(paths.sample, index=False)
     print(f"wrote {paths.sample} ({params.data.sample_dataset})")
-
-
-if __name__ == "__main__":
-    run_stage(main)

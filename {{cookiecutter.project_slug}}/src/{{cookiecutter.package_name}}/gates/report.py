@@ -23,11 +23,10 @@ from typing import Any
 
 import pandas as pd
 
+from ..config import GateParams, Paths, load_params
+from ..pipeline.metrics import higher_is_better
+from ..pipeline.plots import PLOT_SPECS, PlotSpec, render
 from .charts import metric_change_chart, plot_section
-from .config import GateParams, Paths, load_params
-from .errors import run_stage
-from .metrics import higher_is_better
-from .plots import PLOT_SPECS, PlotSpec, render
 
 # Distinct from 1 (a crash) and 2 (bad input), so CI can tell "the model got worse" from "the report broke".
 GATE_FAILED_EXIT_CODE = 3
@@ -285,7 +284,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     gate = build_report(args.base, args.out)
     print((args.out / "report.md").read_text(encoding="utf-8"))
     return GATE_FAILED_EXIT_CODE if args.gate and not gate.passed else 0
-
-
-if __name__ == "__main__":
-    run_stage(main, sys.argv[1:])

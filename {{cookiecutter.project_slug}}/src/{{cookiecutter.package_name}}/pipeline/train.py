@@ -15,8 +15,7 @@ from sklearn.pipeline import Pipeline
 from skops.io import dumps as skops_dumps
 from skops.io import get_untrusted_types
 
-from .config import Params, Paths, load_params
-from .errors import run_stage
+from ..config import Params, Paths, load_params
 from .estimators import make_estimator
 from .features import build_preprocessor, feature_names, infer_feature_schema
 from .lineage import file_md5, git_commit, git_dirty
@@ -109,7 +108,3 @@ def main() -> None:
     info["feature_schema"] = schema
     paths.training_info.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     print(f"trained {params.train.estimator} on {len(train)} rows; MLflow run {info['mlflow_run_id']}")
-
-
-if __name__ == "__main__":
-    run_stage(main)

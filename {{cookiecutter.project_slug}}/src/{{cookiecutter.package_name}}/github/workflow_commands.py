@@ -8,7 +8,6 @@ keeps it whole. Workflows call it through the CLI: `cli annotate error --title "
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -41,7 +40,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     message = args.file.read_text(encoding="utf-8") if args.file else args.message
     print(annotation(args.level, args.title, message or "(no message)"))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""GitHub plumbing: one-time repository set-up and workflow annotations."""
