@@ -21,7 +21,7 @@ DEFAULTS = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="u
 
 
 def package_files(package: str) -> set[str]:
-    modules = ["__init__", "cli", "config", "errors"]
+    modules = ["__init__", "cli", "config", "contracts", "errors"]
     modules += [f"pipeline/{name}" for name in ("__init__", "data", "estimators", "evaluate", "features", "lineage")]
     modules += [f"pipeline/{name}" for name in ("metrics", "plots", "split", "tracking", "train", "validate")]
     modules += [f"gates/{name}" for name in ("__init__", "charts", "lock_check", "promotion", "registry", "report")]
@@ -29,12 +29,12 @@ def package_files(package: str) -> set[str]:
     monitor = [
         "__init__",
         "cli",
+        "columns",
         "decay",
         "drift",
         "errors",
         "profile",
         "report",
-        "schema",
         "sources",
         "stats",
         "thresholds",
@@ -88,6 +88,7 @@ def expected_files(answers: dict[str, str]) -> set[str]:
         "tests/test_report.py",
         "tests/conftest.py",
         "tests/test_config.py",
+        "tests/test_contracts.py",
         "tests/test_data.py",
         "tests/test_dvc_deps.py",
         "tests/test_evaluate.py",

@@ -110,6 +110,7 @@ def generate(n: int) -> None:
     ]
     meta = {
         "model_version": "bench",
+        "model_sha256": "0" * 64,
         "metrics": {},
         "feature_schema": {
             "target": "target",
@@ -135,7 +136,7 @@ def child_ours_profile(n: int) -> dict:
     p = paths(n)
     t = time.perf_counter()
     ref = pd.read_parquet(p["ref"])
-    save_profile(build_profile(ref, load_metadata(p["meta"])["feature_schema"]), p["profile"])
+    save_profile(build_profile(ref, load_metadata(p["meta"]).feature_schema), p["profile"])
     return {"seconds": time.perf_counter() - t}
 
 

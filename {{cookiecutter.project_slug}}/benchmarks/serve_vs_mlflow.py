@@ -229,8 +229,8 @@ def main() -> None:
 
     bundle = load_bundle(args.model_dir)
     model = joblib.load(args.model_dir / "model.joblib")
-    schema = bundle.metadata.feature_schema.model_dump(mode="json")
-    names = [f["name"] for f in schema["features"]]
+    schema = bundle.metadata.feature_schema
+    names = schema.names()
     table = pd.read_parquet(args.table)
     one, batch = table[names].head(1), table[names].sample(BATCH_ROWS, replace=True, random_state=0)
     ours = {
@@ -253,7 +253,7 @@ def main() -> None:
             "fast_path": calls_per_second(lambda: bundle.predict_rows([list(row.values())])),
         }
     print(
-        f"model {bundle.model_version} ({schema['problem_type']}, {len(names)} features, "
+        f"model {bundle.model_version} ({schema.problem_type}, {len(names)} features, "
         f"{type(model[-1]).__name__}); {os.cpu_count()} cpus; python {sys.version.split()[0]}; "
         f"{args.duration:g} s per scenario after 1 s warm-up; load generator in a separate process\n"
     )

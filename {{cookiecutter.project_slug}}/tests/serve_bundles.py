@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 import conftest
 from {{ cookiecutter.package_name }}.config import Paths
+from {{ cookiecutter.package_name }}.contracts import TrainingRun, write_json_contract
 from {{ cookiecutter.package_name }}.pipeline.estimators import make_estimator
 from {{ cookiecutter.package_name }}.pipeline.evaluate import build_metadata, evaluate_model
 from {{ cookiecutter.package_name }}.pipeline.features import infer_feature_schema
@@ -50,18 +51,17 @@ def build_bundle(root: Path, name: str) -> Path:
     pipeline = train_pipeline(train, schema, estimator)
     paths.model.parent.mkdir(parents=True, exist_ok=True)
     joblib.dump(pipeline, paths.model)
-    training = {
-        "model_version": f"test-{name}",
-        "git_commit": git_commit(root),
-        "git_dirty": git_dirty(root),
-        "data_hash": file_md5(data),
-        "params_hash": file_md5(conftest.PROJECT_ROOT / "params.yaml"),
-        "trained_at": "2026-01-01T00:00:00+00:00",
-        "mlflow_run_id": None,
-        "feature_schema": schema,
-    }
+    training = TrainingRun(
+        model_version=f"test-{name}",
+        git_commit=git_commit(root),
+        git_dirty=git_dirty(root),
+        data_hash=file_md5(data),
+        params_hash=file_md5(conftest.PROJECT_ROOT / "params.yaml"),
+        trained_at="2026-01-01T00:00:00+00:00",
+        feature_schema=schema,
+    )
     metadata = build_metadata(training, evaluate_model(pipeline, test, schema).metrics, paths)
-    paths.metadata.write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
+    write_json_contract(paths.metadata, metadata)
     return paths.metadata.parent
 
 

@@ -16,22 +16,25 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 
 from {{ cookiecutter.package_name }} import cli
+from {{ cookiecutter.package_name }}.contracts import ModelMetadata, write_json_contract
 from {{ cookiecutter.package_name }}.monitor import profile as profile_stage
 from {{ cookiecutter.package_name }}.monitor.cli import run_monitor
 from {{ cookiecutter.package_name }}.monitor.profile import build_profile, save_profile
 from {{ cookiecutter.package_name }}.pipeline.features import build_preprocessor, infer_feature_schema
+from {{ cookiecutter.package_name }}.pipeline.lineage import file_sha256
 from test_monitor_drift import make_frame, make_schema
 
 
 @pytest.fixture
 def setup(tmp_path: Path) -> tuple[Path, str, str]:
-    meta = {
-        "model_version": "test-1",
-        "metrics": {"accuracy": 0.9, "f1": 0.9, "roc_auc": 0.95},
-        "feature_schema": make_schema(),
-    }
+    meta = ModelMetadata(
+        model_version="test-1",
+        model_sha256="0" * 64,
+        metrics={"accuracy": 0.9, "f1": 0.9, "roc_auc": 0.95},
+        feature_schema=make_schema(),
+    )
     meta_path = tmp_path / "metadata.json"
-    meta_path.write_text(json.dumps(meta))
+    write_json_contract(meta_path, meta)
     ref = make_frame(5000, 1)
     prof = build_profile(ref, make_schema(), reference_predictions=(ref["x1"] > 0).astype(int))
     return tmp_path, save_profile(prof, tmp_path / "profile.npz"), str(meta_path)
@@ -122,8 +125,9 @@ def trained(project: Path, frame: pd.DataFrame, problem_type: str) -> Path:
     frame.to_parquet(project / "data" / "processed" / "train.parquet")
     (project / "models").mkdir()
     joblib.dump(model, project / "models" / "model.joblib")
-    metadata = {"model_version": "t", "metrics": {}, "feature_schema": schema}
-    (project / "models" / "metadata.json").write_text(json.dumps(metadata))
+    sha256 = file_sha256(project / "models" / "model.joblib")
+    metadata = ModelMetadata(model_version="t", model_sha256=sha256, feature_schema=schema)
+    write_json_contract(project / "models" / "metadata.json", metadata)
     return project
 
 

@@ -6,21 +6,26 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from {{ cookiecutter.package_name }}.contracts import ModelMetadata
 from {{ cookiecutter.package_name }}.monitor.decay import compare_metrics, current_classification_metrics, evaluate_decay
 from {{ cookiecutter.package_name }}.monitor.errors import IncompatibleDataError, MissingColumnError
 from {{ cookiecutter.package_name }}.monitor.thresholds import DriftThresholds
 from {{ cookiecutter.package_name }}.pipeline.metrics import classification_metrics
 
-METADATA = {
-    "model_version": "test-1",
-    "metrics": {"accuracy": 0.9, "f1": 0.9, "roc_auc": 0.95, "log_loss": 0.4},
-    "feature_schema": {
-        "target": "target",
-        "problem_type": "classification",
-        "classes": [0, 1],
-        "features": [],
-    },
-}
+FEATURES = ({"name": "x", "kind": "numeric"},)
+METADATA = ModelMetadata.model_validate(
+    {
+        "model_version": "test-1",
+        "model_sha256": "0" * 64,
+        "metrics": {"accuracy": 0.9, "f1": 0.9, "roc_auc": 0.95, "log_loss": 0.4},
+        "feature_schema": {
+            "target": "target",
+            "problem_type": "classification",
+            "classes": [0, 1],
+            "features": FEATURES,
+        },
+    }
+)
 
 
 def labelled_log(n: int, acc: float, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -78,10 +83,14 @@ def test_decay_detected_and_not() -> None:
 
 
 def test_regression_direction() -> None:
-    meta = {
-        "metrics": {"rmse": 1.0, "mae": 0.8, "r2": 0.5},
-        "feature_schema": {"target": "y", "problem_type": "regression", "features": []},
-    }
+    meta = ModelMetadata.model_validate(
+        {
+            "model_version": "test-1",
+            "model_sha256": "0" * 64,
+            "metrics": {"rmse": 1.0, "mae": 0.8, "r2": 0.5},
+            "feature_schema": {"target": "y", "problem_type": "regression", "features": FEATURES},
+        }
+    )
     rng = np.random.default_rng(0)
     y = rng.normal(size=500)
     ids = [str(i) for i in range(500)]

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
+from {{ cookiecutter.package_name }}.contracts import FeatureSchema, FeatureSpec
 from {{ cookiecutter.package_name }}.monitor.drift import detect_drift
 from {{ cookiecutter.package_name }}.monitor.errors import (
     EmptyDataError,
@@ -23,23 +24,26 @@ CATS = ["red", "green", "blue", "black"]
 PROBS = [0.4, 0.3, 0.2, 0.1]
 
 
-def make_schema(problem_type: str = "classification") -> dict:
-    return {
-        "target": "target",
-        "problem_type": problem_type,
-        "classes": [0, 1] if problem_type == "classification" else None,
-        "features": [
-            {"name": "x1", "kind": "numeric", "dtype": "float64", "nullable": False, "categories": None},
-            {"name": "x2", "kind": "numeric", "dtype": "float64", "nullable": True, "categories": None},
-            {
-                "name": "colour",
-                "kind": "categorical",
-                "dtype": "object",
-                "nullable": False,
-                "categories": CATS,
-            },
-        ],
-    }
+def make_schema(problem_type: str = "classification", extra_numeric: tuple[str, ...] = ()) -> FeatureSchema:
+    return FeatureSchema.model_validate(
+        {
+            "target": "target",
+            "problem_type": problem_type,
+            "classes": [0, 1] if problem_type == "classification" else None,
+            "features": [
+                {"name": "x1", "kind": "numeric", "dtype": "float64", "nullable": False, "categories": None},
+                {"name": "x2", "kind": "numeric", "dtype": "float64", "nullable": True, "categories": None},
+                {
+                    "name": "colour",
+                    "kind": "categorical",
+                    "dtype": "object",
+                    "nullable": False,
+                    "categories": CATS,
+                },
+                *({"name": name, "kind": "numeric"} for name in extra_numeric),
+            ],
+        }
+    )
 
 
 def make_frame(
@@ -135,7 +139,8 @@ def test_prediction_drift_classification_and_regression():
 def test_negligible_shift_at_1m_rows_is_significant_but_not_flagged():
     n = 1_000_000
     rng = np.random.default_rng(11)
-    schema = {"features": [{"name": "x", "kind": "numeric"}], "problem_type": "regression"}
+    features = (FeatureSpec(name="x", kind="numeric"),)
+    schema = FeatureSchema(target="y", problem_type="regression", features=features)
     prof = build_profile(pd.DataFrame({"x": rng.normal(0, 1, n)}), schema)
     assert not prof.columns["x"].exact  # 1M distinct values -> quantile sketch
     res = detect_drift(prof, pd.DataFrame({"x": rng.normal(0.01, 1, n)}))
@@ -149,7 +154,8 @@ def test_negligible_shift_at_1m_rows_is_significant_but_not_flagged():
 
 
 def test_constant_columns():
-    schema = {"features": [{"name": "k", "kind": "numeric"}, {"name": "c", "kind": "categorical"}]}
+    features = (FeatureSpec(name="k", kind="numeric"), FeatureSpec(name="c", kind="categorical"))
+    schema = FeatureSchema(target="y", problem_type="regression", features=features)
     ref = pd.DataFrame({"k": np.full(1000, 3.0), "c": ["a"] * 1000})
     prof = build_profile(ref, schema)
     res = detect_drift(prof, pd.DataFrame({"k": np.full(500, 3.0), "c": ["a"] * 500}))
@@ -205,9 +211,7 @@ def test_non_numeric_values_in_numeric_column():
 def test_critical_feature_makes_dataset_drift():
     ref = make_frame(10_000, 1)
     ref["z1"], ref["z2"], ref["z3"] = ref["x1"] * 0 + np.random.default_rng(0).normal(size=10_000), 1.0, 2.0
-    schema = make_schema()
-    schema["features"] += [{"name": z, "kind": "numeric"} for z in ("z1", "z2", "z3")]
-    prof = build_profile(ref, schema)
+    prof = build_profile(ref, make_schema(extra_numeric=("z1", "z2", "z3")))
     cur = make_frame(10_000, 2, mean=0.5)
     cur["z1"], cur["z2"], cur["z3"] = np.random.default_rng(1).normal(size=10_000), 1.0, 2.0
     res = detect_drift(prof, cur)

@@ -85,6 +85,11 @@ def test_errors(tmp_path):
     (tmp_path / "e.csv").write_text("")
     with pytest.raises(EmptyDataError):
         load_current(str(tmp_path / "e.csv"))
-    (tmp_path / "bad.jsonl").write_text('{"features": {"a": 1}}\nnot json\n')
-    with pytest.raises(IncompatibleDataError, match=r"bad\.jsonl:2"):
+    write_log(tmp_path / "bad.jsonl", 1, datetime(2026, 11, 24, tzinfo=UTC))
+    with (tmp_path / "bad.jsonl").open("a") as fh:
+        fh.write("not json\n")
+    with pytest.raises(IncompatibleDataError, match=r"bad\.jsonl:2: invalid JSON"):
         load_current(str(tmp_path / "bad.jsonl"))
+    (tmp_path / "old.jsonl").write_text('{"features": {"a": 1}}\n')
+    with pytest.raises(IncompatibleDataError, match=r"old\.jsonl:1: .*timestamp: required field is missing"):
+        load_current(str(tmp_path / "old.jsonl"))

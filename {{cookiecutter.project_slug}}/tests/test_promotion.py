@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from {{ cookiecutter.package_name }}.config import ParamsError, PromotionParams, parse_params
+from {{ cookiecutter.package_name }}.contracts import ModelMetadata
 from {{ cookiecutter.package_name }}.gates.promotion import BLOCKED_EXIT_CODE, decide, main
 
 GATE = PromotionParams(
@@ -22,8 +23,18 @@ GATE = PromotionParams(
 )
 
 
-def metadata(version: str, problem_type: str = "classification", **metrics: float) -> dict[str, Any]:
-    return {"model_version": version, "metrics": metrics, "feature_schema": {"problem_type": problem_type}}
+def metadata_dict(version: str, problem_type: str = "classification", **metrics: float) -> dict[str, Any]:
+    schema = {
+        "target": "target",
+        "problem_type": problem_type,
+        "classes": [0, 1] if problem_type == "classification" else None,
+        "features": [{"name": "x", "kind": "numeric"}],
+    }
+    return {"model_version": version, "model_sha256": "0" * 64, "metrics": metrics, "feature_schema": schema}
+
+
+def metadata(version: str, problem_type: str = "classification", **metrics: float) -> ModelMetadata:
+    return ModelMetadata.model_validate(metadata_dict(version, problem_type, **metrics))
 
 
 def test_first_deployment_checks_the_bounds_only() -> None:
@@ -84,7 +95,7 @@ def test_cli_exit_codes(tmp_path: Path, params_dict: dict[str, Any], problem_typ
     good |= {name: bound - 1 for name, bound in params.max_metrics.items()}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params_dict))
     candidate, production = tmp_path / "candidate.json", tmp_path / "production.json"
-    candidate.write_text(json.dumps(metadata("new", problem_type, **good)))
+    candidate.write_text(json.dumps(metadata_dict("new", problem_type, **good)))
     summary = tmp_path / "summary.md"
     argv = [
         "--candidate",
@@ -103,7 +114,7 @@ def test_cli_exit_codes(tmp_path: Path, params_dict: dict[str, Any], problem_typ
     assert params.min_metrics or params.max_metrics
     assert main(argv) == BLOCKED_EXIT_CODE
     production.write_text("not json")
-    with pytest.raises(ValueError, match="production metadata is not JSON"):
+    with pytest.raises(ValueError, match=r"production\.json: cannot read metadata JSON"):
         main([*argv, "--production", str(production)])
 
 
@@ -114,7 +125,7 @@ def test_module_entry_point_exits_1_with_the_reason(
     bounds = parse_params(params_dict).promotion
     metrics = {name: bound - 1 for name, bound in bounds.min_metrics.items()}  # below every minimum
     metrics |= {name: bound + 1 for name, bound in bounds.max_metrics.items()}  # above every maximum
-    (tmp_path / "candidate.json").write_text(json.dumps(metadata("new", problem_type, **metrics)))
+    (tmp_path / "candidate.json").write_text(json.dumps(metadata_dict("new", problem_type, **metrics)))
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params_dict))
     result = subprocess.run(
         [sys.executable, "-m", "{{ cookiecutter.package_name }}.cli", "promote", "--candidate", "candidate.json"],

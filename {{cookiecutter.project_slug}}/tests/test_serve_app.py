@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 import serve_bundles
 from {{ cookiecutter.package_name }}.serve.app import create_app
-from {{ cookiecutter.package_name }}.serve.prediction_log import PredictionLogger, PredictionRecord
+from {{ cookiecutter.package_name }}.serve.prediction_log import LoggedRequest, PredictionLogger
 from {{ cookiecutter.package_name }}.serve.settings import ServeSettings
 
 
@@ -222,7 +222,7 @@ def test_prediction_log_drops_when_full() -> None:
 
     dropped: list[int] = []
     logger = PredictionLogger(Sink(), maxsize=2, on_drop=dropped.append)  # not started: the queue fills
-    record = PredictionRecord("t", "r", "v", ["a"], [[1.0]], [0], None, None)
+    record = LoggedRequest("t", "r", "v", ["a"], [[1.0]], [0], None, None)
     assert logger.submit(record) and logger.submit(record)
     assert not logger.submit(record)
     assert logger.dropped_rows == 1 and dropped == [1]

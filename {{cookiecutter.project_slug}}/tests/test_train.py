@@ -12,11 +12,11 @@ from test_validate import data_params
 def test_schema_and_pipeline_handle_numeric_and_categorical(frame: pd.DataFrame, problem_type: str) -> None:
     typed = validate_table(frame, data_params(), problem_type)
     schema = infer_feature_schema(typed, "target", problem_type)
-    kinds = {f["name"]: (f["kind"], f["nullable"], f["categories"]) for f in schema["features"]}
+    kinds = {f.name: (f.kind, f.nullable, f.categories) for f in schema.features}
     assert kinds == {
         "size": ("numeric", False, None),
         "weight": ("numeric", True, None),
-        "colour": ("categorical", False, ["blue", "green", "red"]),
+        "colour": ("categorical", False, ("blue", "green", "red")),
     }
     pipeline = train_pipeline(
         typed, schema, make_estimator(problem_type, "random_forest", {"n_estimators": 20}, 0)

@@ -15,7 +15,8 @@ from .errors import run_stage
 
 # command -> (module, takes options, help); a module is imported only when its command runs.
 COMMANDS = {
-    "params": ("config", False, "check params.yaml (make pipeline runs it before dvc repro)"),
+    "params": ("config", True, "check params.yaml; `params KEY` prints one value, e.g. data.path"),
+    "metadata": ("contracts", True, "print one field of models/metadata.json, e.g. model_version"),
     "data": ("pipeline.data", False, "stage: write the bundled sample data"),
     "validate": ("pipeline.validate", False, "stage: check the data contract, write the typed table"),
     "split": ("pipeline.split", False, "stage: train/test split"),

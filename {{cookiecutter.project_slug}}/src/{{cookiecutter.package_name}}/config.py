@@ -6,6 +6,9 @@ that names the key instead of a silently ignored setting.
 
 from __future__ import annotations
 
+import argparse
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -262,11 +265,38 @@ class Paths:
         return self.root / "params.yaml"
 
 
-def main() -> None:
-    """Validate params.yaml on its own (`make pipeline` runs this before `dvc repro`).
+def value_at(record: BaseModel, key: str, source: str) -> str:
+    """The value at a dotted key (`data.path`, `metrics.f1`) of a validated record, as the shell reads it:
+    text as it is, mappings and lists as JSON."""
+    value: Any = record
+    for depth, part in enumerate(key.split(".")):
+        if isinstance(value, BaseModel) and part in type(value).model_fields:
+            value = getattr(value, part)
+        elif isinstance(value, dict) and part in value:
+            value = value[part]
+        else:
+            where = ".".join(key.split(".")[:depth]) or "the top level"
+            keys = list(type(value).model_fields) if isinstance(value, BaseModel) else list(value or {})
+            raise UserError(f"{source}: no key {key!r}; keys at {where}: {', '.join(keys) or 'none'}")
+    if isinstance(value, BaseModel):
+        return value.model_dump_json()
+    if isinstance(value, dict | list | tuple):
+        return json.dumps(value)
+    return str(value)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """`params`: validate params.yaml on its own (`make pipeline` runs this before `dvc repro`).
+    `params KEY`: print one validated value, e.g. `params data.path` (for the workflows).
 
     DVC re-runs a stage only when the keys it lists change, so without this a misspelt extra key would go
     unnoticed until some stage happens to run.
     """
+    parser = argparse.ArgumentParser(prog="params", description=main.__doc__)
+    parser.add_argument("key", nargs="?", help="dotted key, e.g. data.path; omit to validate only")
+    args = parser.parse_args(argv)
     params = load_params()
+    if args.key:
+        print(value_at(params, args.key, "params.yaml"))
+        return
     print(f"params.yaml: valid ({params.problem_type}, estimator {params.train.estimator})")

@@ -10,15 +10,13 @@ against the bounds only. deploy.yml reads production's metadata.json from the im
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..config import Paths, PromotionParams, load_params
-from ..errors import UserError
+from ..contracts import MetadataNotFoundError, ModelMetadata, read_metadata
 from ..pipeline.metrics import higher_is_better
 
 BLOCKED_EXIT_CODE = 1
@@ -68,10 +66,10 @@ def _number(value: float | None) -> str:
 
 
 def decide(
-    candidate: dict[str, Any], production: dict[str, Any] | None, promotion: PromotionParams
+    candidate: ModelMetadata, production: ModelMetadata | None, promotion: PromotionParams
 ) -> Decision:
     """Pure decision from the two models' metadata (production None: first deployment) and the params."""
-    metrics = candidate.get("metrics") or {}
+    metrics = candidate.metrics
     checks = [
         Check(name, f">= {bound:g}", metrics.get(name), metrics.get(name, float("-inf")) >= bound)
         for name, bound in promotion.min_metrics.items()
@@ -83,12 +81,13 @@ def decide(
     notes: list[str] = []
     if production is None:
         notes.append("No model in production: first deployment, checked against the bounds only.")
-    elif _problem_type(production) != _problem_type(candidate):
+    elif production.feature_schema.problem_type != candidate.feature_schema.problem_type:
         notes.append(
-            f"The production model is a {_problem_type(production)} model: its metrics are not comparable."
+            f"The production model is a {production.feature_schema.problem_type} model: "
+            "its metrics are not comparable."
         )
     else:
-        recorded = production.get("metrics") or {}
+        recorded = production.metrics
         for name in promotion.compare_to_production:
             if recorded.get(name) is None:
                 notes.append(f"The production model recorded no {name}: not compared.")
@@ -110,22 +109,11 @@ def decide(
     return Decision(all(c.passed for c in checks), tuple(checks), tuple(notes))
 
 
-def _problem_type(metadata: dict[str, Any]) -> str | None:
-    return (metadata.get("feature_schema") or {}).get("problem_type")
-
-
-def read_metadata(path: Path, what: str) -> dict[str, Any]:
-    if not path.is_file():
-        raise UserError(
-            f"{path}: {what} metadata not found" + (" (run `make pipeline`)" * (what == "candidate"))
-        )
+def read_candidate(path: Path) -> ModelMetadata:
     try:
-        metadata = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise UserError(f"{path}: {what} metadata is not JSON: {error}") from None
-    if not isinstance(metadata, dict) or not isinstance(metadata.get("metrics"), dict):
-        raise UserError(f"{path}: {what} metadata has no `metrics` mapping")
-    return metadata
+        return read_metadata(path)
+    except MetadataNotFoundError as error:
+        raise MetadataNotFoundError(f"{error} (run `make pipeline`)") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -140,10 +128,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--summary", type=Path, help="append the decision as markdown to this file")
     args = parser.parse_args(argv)
     promotion = load_params(args.params).promotion
-    candidate = read_metadata(args.candidate, "candidate")
-    production = read_metadata(args.production, "production") if args.production else None
+    candidate = read_candidate(args.candidate)
+    production = read_metadata(args.production) if args.production else None
     decision = decide(candidate, production, promotion)
-    report = decision.markdown(candidate.get("model_version", "?"), (production or {}).get("model_version"))
+    report = decision.markdown(candidate.model_version, production.model_version if production else None)
     print(report)
     if args.summary:
         with args.summary.open("a", encoding="utf-8") as stream:

@@ -8,33 +8,32 @@ in models/metadata.json and tagged with the model version and the image it ships
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import mlflow
 from mlflow import MlflowClient
 
 from ..config import Paths, load_params
+from ..contracts import ModelMetadata, read_metadata
 from ..errors import UserError
 from ..pipeline.tracking import start_experiment
 
 CHAMPION = "champion"
 
 
-def register_champion(metadata: dict[str, Any], model_name: str, image: str) -> str:
+def register_champion(metadata: ModelMetadata, model_name: str, image: str) -> str:
     """Register the run's model, tag it, move the champion alias to it; returns the registry version."""
-    run_id = metadata.get("mlflow_run_id")
+    run_id = metadata.mlflow_run_id
     if not run_id:
         raise UserError("models/metadata.json has no mlflow_run_id: the model was not logged to MLflow")
     version = mlflow.register_model(
         f"runs:/{run_id}/model",
         model_name,
         tags={
-            "model_version": metadata["model_version"],
+            "model_version": metadata.model_version,
             "image": image,
-            "git_commit": metadata["git_commit"],
+            "git_commit": metadata.git_commit,
         },
     )
     MlflowClient().set_registered_model_alias(model_name, CHAMPION, version.version)
@@ -48,6 +47,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     params = load_params()
     start_experiment(params.mlflow)
-    metadata = json.loads(args.metadata.read_text(encoding="utf-8"))
+    metadata = read_metadata(args.metadata)
     version = register_champion(metadata, params.mlflow.experiment_name, args.image)
     print(f"registered {params.mlflow.experiment_name} version {version} as @{CHAMPION}")

@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from ..config import GateParams, Paths, load_params
+from ..contracts import read_training_run
 from ..pipeline.metrics import higher_is_better
 from ..pipeline.plots import PLOT_SPECS, PlotSpec, render
 from .charts import metric_change_chart, plot_section
@@ -244,8 +245,8 @@ def mlflow_run_link(paths: Paths) -> str | None:
     uri = os.environ.get("MLFLOW_TRACKING_URI", "")
     if not uri.startswith(("http://", "https://")) or not paths.training_info.is_file():
         return None
-    info = json.loads(paths.training_info.read_text(encoding="utf-8"))
-    run, experiment = info.get("mlflow_run_id"), info.get("mlflow_experiment_id")
+    training = read_training_run(paths.training_info)
+    run, experiment = training.mlflow_run_id, training.mlflow_experiment_id
     return f"{uri.rstrip('/')}/#/experiments/{experiment}/runs/{run}" if run and experiment else None
 
 

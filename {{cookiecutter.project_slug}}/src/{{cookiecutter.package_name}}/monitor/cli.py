@@ -7,7 +7,6 @@ Exit codes: 0 no drift or decay (status ok, warning or insufficient_data), 1 dri
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -18,29 +17,26 @@ import joblib
 import pandas as pd
 
 from ..config import Paths, load_params
+from ..contracts import ContractError, MetadataNotFoundError, ModelMetadata, read_metadata
+from .columns import require_columns
 from .decay import DecayResult, evaluate_decay
 from .drift import detect_drift
 from .errors import IncompatibleDataError, MonitorDataError, SourceNotFoundError
 from .profile import PREDICTION, load_profile
 from .report import build_summary, to_html, to_json, to_markdown
-from .schema import parse_schema, require_columns
 from .sources import load_current, read_file, resolve_paths
 from .thresholds import DriftThresholds
 
 EXIT_OK, EXIT_ALERT, EXIT_ERROR = 0, 1, 2
 
 
-def load_metadata(path: str | Path) -> dict[str, Any]:
-    path = Path(path)
-    if not path.is_file():
-        raise SourceNotFoundError(f"metadata file not found: {path} (run the pipeline or dvc pull)")
+def load_metadata(path: str | Path) -> ModelMetadata:
     try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise IncompatibleDataError(f"cannot read metadata {path}: {exc}") from exc
-    if not isinstance(meta, dict) or "feature_schema" not in meta:
-        raise IncompatibleDataError(f"metadata {path} has no 'feature_schema'")
-    return meta
+        return read_metadata(Path(path))
+    except MetadataNotFoundError as exc:
+        raise SourceNotFoundError(f"{exc} (run the pipeline or dvc pull)") from None
+    except ContractError as exc:
+        raise IncompatibleDataError(str(exc)) from None
 
 
 def _as_thresholds(t: DriftThresholds | Mapping[str, Any] | None) -> DriftThresholds:
@@ -90,11 +86,11 @@ def run_monitor(
         thr = _as_thresholds(thresholds)
         meta = load_metadata(metadata_path)
         profile = load_profile(profile_path)
-        meta_names = parse_schema(meta["feature_schema"]).names
-        if meta_names != profile.schema.names:
+        meta_names = meta.feature_schema.names()
+        if meta_names != profile.schema.names():
             raise IncompatibleDataError(
                 "reference profile and metadata feature schemas differ "
-                f"({len(profile.schema.names)} vs {len(meta_names)} features); "
+                f"({len(profile.schema.names())} vs {len(meta_names)} features); "
                 "rebuild the profile (dvc repro)"
             )
         current = load_current(current_source, window_days=window_days, now=now)
@@ -108,7 +104,7 @@ def run_monitor(
         summary = build_summary(
             drift,
             decay,
-            model_version=meta.get("model_version"),
+            model_version=meta.model_version,
             profile_created_at=profile.created_at,
             generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
             source="<DataFrame>" if isinstance(current_source, pd.DataFrame) else str(current_source),

@@ -11,10 +11,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..contracts import ModelMetadata
 from ..pipeline.metrics import classification_metrics, higher_is_better, regression_metrics
+from .columns import PROBA_PREFIX, category_key
 from .errors import EmptyDataError, IncompatibleDataError, MissingColumnError
 from .profile import PREDICTION
-from .schema import PROBA_PREFIX, category_key
 from .thresholds import DriftThresholds
 
 PROBABILITY_METRICS = frozenset({"log_loss", "roc_auc"})
@@ -141,15 +142,13 @@ def join_labels(predictions: pd.DataFrame, labels: pd.DataFrame, target: str) ->
 def evaluate_decay(
     predictions: pd.DataFrame,
     labels: pd.DataFrame,
-    metadata: Mapping[str, Any],
+    metadata: ModelMetadata,
     thresholds: DriftThresholds | None = None,
 ) -> DecayResult:
-    """Metrics on labelled recent predictions vs ``metadata['metrics']``."""
+    """Metrics on labelled recent predictions vs the test-set ``metadata.metrics``."""
     thr = thresholds or DriftThresholds()
-    schema = metadata.get("feature_schema") or {}
-    target = schema.get("target") or "target"
-    problem = schema.get("problem_type", "classification")
-    joined = join_labels(predictions, labels, target)
+    schema = metadata.feature_schema
+    joined = join_labels(predictions, labels, schema.target)
     joined = joined[joined["__label__"].notna() & joined[PREDICTION].notna()]
     n = len(joined)
     if n < thr.min_labeled_rows:
@@ -158,7 +157,7 @@ def evaluate_decay(
             n,
             message=f"{n} labelled predictions (< min_labeled_rows={thr.min_labeled_rows})",
         )
-    if problem == "regression":
+    if schema.problem_type == "regression":
         try:
             yt = joined["__label__"].to_numpy(dtype="float64")
             yp = joined[PREDICTION].to_numpy(dtype="float64")
@@ -166,8 +165,6 @@ def evaluate_decay(
             raise IncompatibleDataError(f"regression labels/predictions are not numeric: {exc}") from exc
         cur = regression_metrics(yt, yp)
     else:
-        if not schema.get("classes"):
-            raise IncompatibleDataError("the model metadata lists no classes; retrain to write them")
         proba = {
             category_key(c[len(PROBA_PREFIX) :]): joined[c].to_numpy(dtype="float64")
             for c in joined.columns
@@ -175,8 +172,8 @@ def evaluate_decay(
         }
         proba = {k: v for k, v in proba.items() if not np.isnan(v).any()} or None
         cur = current_classification_metrics(
-            joined["__label__"].tolist(), joined[PREDICTION].tolist(), schema["classes"], proba
+            joined["__label__"].tolist(), joined[PREDICTION].tolist(), list(schema.classes or ()), proba
         )
-    metrics = compare_metrics(cur, metadata.get("metrics") or {}, thr)
+    metrics = compare_metrics(cur, metadata.metrics, thr)
     status = "decay" if any(m.decayed for m in metrics) else "ok"
     return DecayResult(status, n, metrics)

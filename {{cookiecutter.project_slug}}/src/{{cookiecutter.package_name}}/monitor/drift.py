@@ -21,9 +21,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .columns import category_counts, numeric_values, require_columns
 from .errors import EmptyDataError, IncompatibleDataError
 from .profile import PREDICTION, CategoricalProfile, ColumnProfile, NumericProfile, ReferenceProfile
-from .schema import category_counts, numeric_values, require_columns
 from .stats import (
     benjamini_hochberg,
     bin_counts_from_le,
@@ -350,7 +350,7 @@ def detect_drift(
         raise IncompatibleDataError(f"current data must be a pandas DataFrame, got {type(current).__name__}")
     if len(current) == 0:
         raise EmptyDataError("current data has no rows")
-    names = profile.schema.names
+    names = profile.schema.names()
     require_columns(current, names)
     unknown = sorted(set(thr.critical_features) - set(names))
     if unknown:

@@ -23,10 +23,12 @@ from typing import Any
 import joblib
 import numpy as np
 import pandas as pd
+from pydantic import ValidationError
 
 from ..config import Paths, load_params
+from ..contracts import FeatureSchema, describe_errors, read_metadata
+from .columns import category_counts, numeric_values, require_columns
 from .errors import EmptyDataError, ProfileFormatError
-from .schema import FeatureSchema, category_counts, numeric_values, parse_schema, require_columns
 from .stats import add_points, bin_counts_from_le, ecdf_summary
 
 FORMAT_NAME = "drift-reference-profile"
@@ -139,7 +141,7 @@ def profile_column(name: str, kind: str, series: pd.Series, **kw: Any) -> Column
 
 def build_profile(
     reference: pd.DataFrame,
-    feature_schema: Mapping[str, Any] | FeatureSchema,
+    schema: FeatureSchema,
     reference_predictions: Sequence[Any] | np.ndarray | pd.Series | None = None,
     *,
     max_exact: int = DEFAULT_MAX_EXACT,
@@ -148,13 +150,11 @@ def build_profile(
 ) -> ReferenceProfile:
     """Build the reference profile from the training frame (+ optional reference predictions).
 
-    ``feature_schema`` is metadata.json's ``feature_schema`` (or the whole metadata dict).
     Classification predictions are profiled as categorical, regression ones as numeric.
     """
-    schema = feature_schema if isinstance(feature_schema, FeatureSchema) else parse_schema(feature_schema)
     if len(reference) == 0:
         raise EmptyDataError("reference data has no rows")
-    require_columns(reference, schema.names, "reference data")
+    require_columns(reference, schema.names(), "reference data")
     kw = dict(max_exact=max_exact, sketch_size=sketch_size, psi_bins=psi_bins)
     cols: dict[str, ColumnProfile] = {}
     for spec in schema.features:
@@ -245,7 +245,7 @@ def save_profile(profile: ReferenceProfile, path: str | os.PathLike[str]) -> str
         "created_at": profile.created_at,
         "n_rows": profile.n_rows,
         "params": profile.params,
-        "schema": profile.schema.to_dict(),
+        "schema": profile.schema.model_dump(mode="json"),
         "columns": cols,
         "prediction": pred,
     }
@@ -275,10 +275,15 @@ def load_profile(path: str | os.PathLike[str]) -> ReferenceProfile:
             f"{path}: unsupported profile format_version {meta.get('format_version')!r} "
             f"(expected {FORMAT_VERSION})"
         )
+    try:
+        schema = FeatureSchema.model_validate(meta["schema"])
+    except ValidationError as exc:
+        problems = describe_errors(exc, FeatureSchema)
+        raise ProfileFormatError(f"{path}: invalid feature schema: {problems}") from None
     cols = {m["name"]: _col_from_meta(m, arrays) for m in meta["columns"]}
     pred = _col_from_meta(meta["prediction"], arrays) if meta.get("prediction") else None
     return ReferenceProfile(
-        schema=parse_schema(meta["schema"]),
+        schema=schema,
         columns=cols,
         prediction=pred,
         n_rows=int(meta["n_rows"]),
@@ -290,14 +295,13 @@ def load_profile(path: str | os.PathLike[str]) -> ReferenceProfile:
 
 def reference_predictions(model: Any, reference: pd.DataFrame, schema: FeatureSchema) -> np.ndarray:
     """The model's predictions on the reference rows: the baseline of prediction drift."""
-    return np.asarray(model.predict(reference[schema.names]))
+    return np.asarray(model.predict(reference[schema.names()]))
 
 
 def main() -> None:
     params = load_params()
     paths = Paths()
-    metadata = json.loads(paths.metadata.read_text(encoding="utf-8"))
-    schema = parse_schema(metadata["feature_schema"])
+    schema = read_metadata(paths.metadata).feature_schema
     train = pd.read_parquet(paths.train)
     predictions = reference_predictions(joblib.load(paths.model), train, schema)
     profile = build_profile(train, schema, predictions, **params.monitor.profile.model_dump())

@@ -1,16 +1,15 @@
 """Read current data: prediction-log JSONL (directory / glob / file) or CSV / Parquet.
 
 Paths may be plain paths, globs or directories; URLs such as ``s3://bucket/logs/`` are read
-through fsspec when it is installed.  Prediction-log rows are flattened: the ``features`` object
-becomes one column per feature; ``prediction``, ``request_id``, ``row``, ``timestamp`` and
-``model_version`` are kept; ``probabilities`` become ``proba:<class>`` columns.
+through fsspec when it is installed.  Prediction-log lines (``contracts.PredictionRecord``) are flattened:
+the ``features`` object becomes one column per feature; ``prediction``, ``request_id``, ``row``,
+``timestamp`` and ``model_version`` are kept; ``probabilities`` become ``proba:<class>`` columns.
 """
 
 from __future__ import annotations
 
 import gzip
 import io
-import json
 import os
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -19,12 +18,15 @@ from typing import IO, Any
 
 import pandas as pd
 
+from ..contracts import ContractError, PredictionRecord, parse_prediction_line
+from .columns import PROBA_PREFIX
 from .errors import EmptyDataError, IncompatibleDataError, SourceNotFoundError
-from .schema import PROBA_PREFIX
 
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".json")
 TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
-LOG_KEYS = ("timestamp", "request_id", "row", "model_version", "prediction")
+LOG_FIELDS = tuple(
+    field for field in PredictionRecord.model_fields if field not in {"features", "probabilities"}
+)
 
 
 def _is_url(path: str) -> bool:
@@ -94,27 +96,25 @@ def _open(path: str, mode: str = "rb") -> IO[Any]:
 
 
 def parse_prediction_log_lines(lines: Iterable[bytes | str], where: str = "<log>") -> pd.DataFrame:
-    """Flatten prediction-log JSON lines (see CONTRACT.md) into a DataFrame."""
-    meta: dict[str, list[Any]] = {k: [] for k in LOG_KEYS}
+    """Flatten prediction-log lines into a DataFrame; a line that is not a PredictionRecord is an error."""
+    meta: dict[str, list[Any]] = {k: [] for k in LOG_FIELDS}
     feats: list[dict[str, Any]] = []
     probas: list[dict[str, Any] | None] = []
     for i, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise IncompatibleDataError(f"{where}:{i}: invalid JSON ({exc.msg})") from exc
-        if not isinstance(obj, dict) or not isinstance(obj.get("features"), dict):
-            raise IncompatibleDataError(f"{where}:{i}: not a prediction-log record (no 'features' object)")
-        for k in LOG_KEYS:
-            meta[k].append(obj.get(k))
-        feats.append(obj["features"])
-        probas.append(obj.get("probabilities"))
+            record = parse_prediction_line(line, f"{where}:{i}")
+        except ContractError as exc:
+            raise IncompatibleDataError(str(exc)) from None
+        for k in LOG_FIELDS:
+            meta[k].append(getattr(record, k))
+        feats.append(record.features)
+        probas.append(record.probabilities)
     if not feats:
         return pd.DataFrame()
     df = pd.DataFrame.from_records(feats)
-    for k in LOG_KEYS:
+    for k in LOG_FIELDS:
         if k in df.columns:
             raise IncompatibleDataError(f"{where}: feature name {k!r} clashes with a log field")
         df[k] = meta[k]

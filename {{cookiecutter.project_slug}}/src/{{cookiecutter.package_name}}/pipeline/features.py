@@ -10,12 +10,15 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from ..config import ProblemType
+from ..contracts import FeatureSchema, FeatureSpec
+
 
 def _json_scalar(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def infer_feature_schema(train: pd.DataFrame, target: str, problem_type: str) -> dict[str, Any]:
+def infer_feature_schema(train: pd.DataFrame, target: str, problem_type: ProblemType) -> FeatureSchema:
     """Names, kinds, dtypes and categories seen in the (validated) training data.
 
     The service's request model, the monitor's reference profile and the data checks derive from this.
@@ -27,25 +30,21 @@ def infer_feature_schema(train: pd.DataFrame, target: str, problem_type: str) ->
         column = train[name]
         numeric = pd.api.types.is_float_dtype(column)
         features.append(
-            {
-                "name": str(name),
-                "kind": "numeric" if numeric else "categorical",
-                "dtype": "float64" if numeric else "object",
-                "nullable": bool(column.isna().any()),
-                "categories": None if numeric else sorted(str(v) for v in column.dropna().unique()),
-            }
+            FeatureSpec(
+                name=str(name),
+                kind="numeric" if numeric else "categorical",
+                dtype="float64" if numeric else "object",
+                nullable=bool(column.isna().any()),
+                categories=None if numeric else tuple(sorted(str(v) for v in column.dropna().unique())),
+            )
         )
     classes = None
     if problem_type == "classification":
-        classes = [_json_scalar(v) for v in sorted(train[target].unique())]
-    return {"target": target, "problem_type": problem_type, "classes": classes, "features": features}
+        classes = tuple(_json_scalar(v) for v in sorted(train[target].unique()))
+    return FeatureSchema(target=target, problem_type=problem_type, classes=classes, features=tuple(features))
 
 
-def feature_names(schema: dict[str, Any], kind: str | None = None) -> list[str]:
-    return [f["name"] for f in schema["features"] if kind is None or f["kind"] == kind]
-
-
-def build_preprocessor(schema: dict[str, Any]) -> ColumnTransformer:
+def build_preprocessor(schema: FeatureSchema) -> ColumnTransformer:
     numeric = Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())])
     categorical = Pipeline(
         [
@@ -55,8 +54,8 @@ def build_preprocessor(schema: dict[str, Any]) -> ColumnTransformer:
     )
     return ColumnTransformer(
         [
-            ("numeric", numeric, feature_names(schema, "numeric")),
-            ("categorical", categorical, feature_names(schema, "categorical")),
+            ("numeric", numeric, schema.names("numeric")),
+            ("categorical", categorical, schema.names("categorical")),
         ],
         remainder="drop",
         verbose_feature_names_out=False,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,15 +15,16 @@ from skops.io import dumps as skops_dumps
 from skops.io import get_untrusted_types
 
 from ..config import Params, Paths, load_params
+from ..contracts import FeatureSchema, TrainingRun, write_json_contract
 from .estimators import make_estimator
-from .features import build_preprocessor, feature_names, infer_feature_schema
+from .features import build_preprocessor, infer_feature_schema
 from .lineage import file_md5, git_commit, git_dirty
 from .tracking import start_experiment
 
 
-def train_pipeline(train: pd.DataFrame, schema: dict[str, Any], estimator: BaseEstimator) -> Pipeline:
+def train_pipeline(train: pd.DataFrame, schema: FeatureSchema, estimator: BaseEstimator) -> Pipeline:
     pipeline = Pipeline([("preprocess", build_preprocessor(schema)), ("model", estimator)])
-    pipeline.fit(train[feature_names(schema)], train[schema["target"]])
+    pipeline.fit(train[schema.names()], train[schema.target])
     return pipeline
 
 
@@ -54,7 +54,7 @@ def mlflow_params(params: Params) -> dict[str, Any]:
 def log_run(
     pipeline: Pipeline,
     train: pd.DataFrame,
-    schema: dict[str, Any],
+    schema: FeatureSchema,
     params: Params,
     info: dict[str, Any],
     paths: Paths,
@@ -64,7 +64,7 @@ def log_run(
     Returns the run id and its experiment id.
     """
     start_experiment(params.mlflow, paths.root)
-    features = train[feature_names(schema)]
+    features = train[schema.names()]
     example = features.head(5)
     with mlflow.start_run(run_name=info["model_version"]) as run:
         mlflow.log_params(mlflow_params(params))
@@ -78,7 +78,7 @@ def log_run(
                 "problem_type": params.problem_type,
             }
         )
-        mlflow.log_dict(schema, "feature_schema.json")
+        mlflow.log_dict(schema.model_dump(mode="json"), "feature_schema.json")
         mlflow.sklearn.log_model(
             pipeline,
             name="model",
@@ -102,9 +102,7 @@ def main() -> None:
     paths.model.parent.mkdir(parents=True, exist_ok=True)
     joblib.dump(pipeline, paths.model)
     info = lineage(params, paths, datetime.now(UTC))
-    info["mlflow_run_id"], info["mlflow_experiment_id"] = log_run(
-        pipeline, train, schema, params, info, paths
-    )
-    info["feature_schema"] = schema
-    paths.training_info.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
-    print(f"trained {params.train.estimator} on {len(train)} rows; MLflow run {info['mlflow_run_id']}")
+    run_id, experiment_id = log_run(pipeline, train, schema, params, info, paths)
+    run = TrainingRun(**info, mlflow_run_id=run_id, mlflow_experiment_id=experiment_id, feature_schema=schema)
+    write_json_contract(paths.training_info, run)
+    print(f"trained {params.train.estimator} on {len(train)} rows; MLflow run {run_id}")

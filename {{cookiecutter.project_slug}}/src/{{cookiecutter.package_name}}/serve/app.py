@@ -22,9 +22,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from .bundle import BundleMetadata, ModelBundle, load_bundle, load_metadata
+from ..contracts import ModelMetadata
+from .bundle import ModelBundle, load_bundle, load_metadata
 from .instrumentation import Metrics, MetricsMiddleware
-from .prediction_log import JsonlDirectorySink, PredictionLogger, PredictionRecord, PredictionSink, now_iso
+from .prediction_log import JsonlDirectorySink, LoggedRequest, PredictionLogger, PredictionSink, now_iso
 from .schema import ValidationErrorResponse, build_request_model, build_response_model, build_row_model
 from .settings import ServeSettings, get_settings
 
@@ -95,7 +96,7 @@ def create_app(  # noqa: PLR0915 (the routes are closures over the schema-built 
     Raises ModelLoadError at once when metadata.json is missing or invalid.
     """
     settings = settings or get_settings()
-    metadata: BundleMetadata = bundle.metadata if bundle is not None else load_metadata(settings.model_dir)
+    metadata: ModelMetadata = bundle.metadata if bundle is not None else load_metadata(settings.model_dir)
     schema = metadata.feature_schema
     classification = schema.problem_type == "classification"
     feature_names = [f.name for f in schema.features]
@@ -191,7 +192,7 @@ def create_app(  # noqa: PLR0915 (the routes are closures over the schema-built 
         metrics.observe_predictions(pred.predictions)
         if state.logger is not None:
             state.logger.submit(
-                PredictionRecord(
+                LoggedRequest(
                     now_iso(),
                     request_id,
                     b.model_version,

@@ -2,90 +2,36 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import joblib
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..config import Paths
+from ..contracts import ContractError, FeatureSchema, ModelMetadata, read_metadata
 from ..pipeline.lineage import file_sha256
 from . import fastpath
 
 log = logging.getLogger(__name__)
 
 METADATA_FILE = Paths().metadata.name
-JSONScalar = str | int | float | bool
 
 
 class ModelLoadError(RuntimeError):
     """The bundle is missing, corrupt, or inconsistent; the service must not start."""
 
 
-class FeatureSpec(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    name: str = Field(min_length=1)
-    kind: Literal["numeric", "categorical"]
-    dtype: str = "float64"
-    nullable: bool = False
-    categories: list[JSONScalar] | None = None
-
-
-class FeatureSchema(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    target: str
-    problem_type: Literal["classification", "regression"]
-    classes: list[JSONScalar] | None = None
-    features: list[FeatureSpec] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _check(self) -> FeatureSchema:
-        names = [f.name for f in self.features]
-        dup = sorted({n for n in names if names.count(n) > 1})
-        if dup:
-            raise ValueError(f"duplicate feature names: {dup}")
-        if self.problem_type == "classification" and not self.classes:
-            raise ValueError("classification schema needs a non-empty 'classes' list")
-        return self
-
-
-class BundleMetadata(BaseModel):
-    model_config = ConfigDict(extra="allow", protected_namespaces=())
-    model_version: str
-    git_commit: str = "unknown"
-    git_dirty: bool | None = None
-    data_hash: str | None = None
-    params_hash: str | None = None
-    model_file: str = "model.joblib"
-    model_sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
-    mlflow_run_id: str | None = None
-    trained_at: str | None = None
-    metrics: dict[str, float | None] = Field(default_factory=dict)
-    feature_schema: FeatureSchema
-
-
-def load_metadata(model_dir: str | Path) -> BundleMetadata:
-    path = Path(model_dir) / METADATA_FILE
-    if not path.is_file():
-        raise ModelLoadError(f"{path}: metadata file not found")
+def load_metadata(model_dir: str | Path) -> ModelMetadata:
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ModelLoadError(f"{path}: cannot read metadata JSON: {e}") from e
-    try:
-        return BundleMetadata.model_validate(raw)
-    except ValidationError as e:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in e.errors()[:10]
-        )
-        raise ModelLoadError(f"{path}: invalid metadata: {problems}") from e
+        return read_metadata(Path(model_dir) / METADATA_FILE)
+    except ContractError as error:
+        raise ModelLoadError(str(error)) from error
 
 
 def _json_scalar(v: Any) -> Any:
@@ -117,7 +63,7 @@ class Prediction:
 @dataclass
 class ModelBundle:
     model: Any
-    metadata: BundleMetadata
+    metadata: ModelMetadata
     model_dir: Path
     feature_names: list[str]  # schema order (= order of request fields)
     num_names: list[str]
@@ -269,7 +215,7 @@ class ModelBundle:
 
 
 def load_bundle(
-    model_dir: str | Path, *, fast_path: bool = True, metadata: BundleMetadata | None = None
+    model_dir: str | Path, *, fast_path: bool = True, metadata: ModelMetadata | None = None
 ) -> ModelBundle:
     """Load metadata + model, verify integrity and consistency; raise ModelLoadError on any problem."""
     model_dir = Path(model_dir)

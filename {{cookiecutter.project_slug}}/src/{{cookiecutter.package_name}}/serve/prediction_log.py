@@ -1,7 +1,7 @@
-"""Prediction log: JSON Lines per CONTRACT.md, written by a background thread.
+"""Prediction log: JSON Lines, one `contracts.PredictionRecord` per scored row, written by a thread.
 
-Request handlers call ``PredictionLogger.submit(record)`` which only enqueues one object per
-request (O(1), no I/O, no JSON encoding). A daemon thread expands records into one line per
+Request handlers call ``PredictionLogger.submit(request)`` which only enqueues one ``LoggedRequest`` per
+request (O(1), no I/O, no JSON encoding). A daemon thread expands each into one line per
 row and writes them to the sink. The queue is bounded: when it is full the record is dropped and
 counted (``dropped_rows``), so a slow disk never slows or blocks requests. ``close()`` (called
 from the app's lifespan on shutdown) drains the queue and flushes the sink.
@@ -13,7 +13,6 @@ the configured directory, appending, one file per day and process.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import queue
@@ -24,11 +23,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..contracts import PredictionRecord
+
 log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
-class PredictionRecord:
+class LoggedRequest:
+    """One /predict request as the handler hands it over; `lines()` makes its PredictionRecords."""
+
     timestamp: str  # ISO-8601 UTC
     request_id: str
     model_version: str
@@ -39,28 +42,25 @@ class PredictionRecord:
     class_keys: list[str] | None
 
     def lines(self) -> list[str]:
+        """One JSON line per row. The values were validated by the request model and come from the model,
+        so the records are built without validating again (as fast as json.dumps of a dict)."""
         out = []
-        dumps = json.dumps
+        record = PredictionRecord.model_construct
         names = self.feature_names
         for i, (values, pred) in enumerate(zip(self.rows, self.predictions, strict=True)):
             probs = None
             if self.probabilities is not None and self.class_keys is not None:
                 probs = dict(zip(self.class_keys, self.probabilities[i], strict=True))
-            out.append(
-                dumps(
-                    {
-                        "timestamp": self.timestamp,
-                        "request_id": self.request_id,
-                        "row": i,
-                        "model_version": self.model_version,
-                        "features": dict(zip(names, values, strict=True)),
-                        "prediction": pred,
-                        "probabilities": probs,
-                    },
-                    separators=(",", ":"),
-                    allow_nan=False,
-                )
+            line = record(
+                timestamp=self.timestamp,
+                request_id=self.request_id,
+                row=i,
+                model_version=self.model_version,
+                features=dict(zip(names, values, strict=True)),
+                prediction=pred,
+                probabilities=probs,
             )
+            out.append(line.model_dump_json())
         return out
 
 
@@ -138,15 +138,15 @@ class PredictionLogger:
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def submit(self, record: PredictionRecord) -> bool:
+    def submit(self, request: LoggedRequest) -> bool:
         """Enqueue without blocking; False (and counted) when the queue is full or closed."""
         if self._closed:
             return False
         try:
-            self._q.put_nowait(record)
+            self._q.put_nowait(request)
             return True
         except queue.Full:
-            n = len(record.rows)
+            n = len(request.rows)
             self.dropped_rows += n
             if self._on_drop:
                 self._on_drop(n)

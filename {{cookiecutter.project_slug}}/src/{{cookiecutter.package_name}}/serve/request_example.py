@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from ..config import Paths
+from ..contracts import FeatureSchema, read_metadata
 
 
 def _json_value(value: Any) -> Any:
@@ -23,9 +24,9 @@ def _json_value(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def request_body(table: pd.DataFrame, schema: dict[str, Any], rows: int = 1) -> dict[str, Any]:
+def request_body(table: pd.DataFrame, schema: FeatureSchema, rows: int = 1) -> dict[str, Any]:
     """The first `rows` rows of `table` as {"rows": [{feature: value}]}, features as in the schema."""
-    names = [feature["name"] for feature in schema["features"]]
+    names = schema.names()
     records = table[names].head(rows).astype(object).to_dict(orient="records")
     return {"rows": [{name: _json_value(record[name]) for name in names} for record in records]}
 
@@ -38,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, default=1)
     parser.add_argument("--out", type=Path, help="default: standard output")
     args = parser.parse_args(argv)
-    schema = json.loads(args.metadata.read_text(encoding="utf-8"))["feature_schema"]
+    schema = read_metadata(args.metadata).feature_schema
     table = pd.read_parquet(args.table) if args.table.suffix == ".parquet" else pd.read_csv(args.table)
     body = json.dumps(request_body(table, schema, args.rows))
     if args.out:

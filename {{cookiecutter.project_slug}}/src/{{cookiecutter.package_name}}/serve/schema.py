@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from .bundle import FeatureSchema, FeatureSpec
+from ..contracts import FeatureSchema, FeatureSpec
 
 FiniteFloat = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 
@@ -32,7 +32,7 @@ def _field_type(f: FeatureSpec, unknown_category: str) -> Any:
 def _description(f: FeatureSpec, nullable: bool, unknown_category: str) -> str:
     d = f"{f.kind} feature (training dtype {f.dtype})"
     if f.kind == "categorical" and f.categories:
-        d += f"; categories seen in training: {f.categories}"
+        d += f"; categories seen in training: {list(f.categories)}"
         if unknown_category == "ignore":
             d += " (other values accepted, encoded as unknown)"
     d += "; null allowed" if nullable else "; required, not null"
@@ -87,7 +87,7 @@ def build_request_model(row_model: type[BaseModel], max_rows: int) -> type[BaseM
 
 def build_response_model(schema: FeatureSchema) -> type[BaseModel]:
     if schema.problem_type == "classification":
-        classes = schema.classes or []
+        classes = list(schema.classes or ())
         pred_t: Any = Literal[tuple(classes)] if classes else Any  # type: ignore[valid-type]
         prob_t: Any = list[dict[str, float]] | None
         prob_desc = f"Per row: probability for each class, keyed by str(class); classes {classes}"
