@@ -15,8 +15,8 @@ import yaml
 
 from {{ cookiecutter.package_name }}.contracts import (
     ContractError,
+    ContractFileMissingError,
     FeatureSchema,
-    MetadataNotFoundError,
     ModelMetadata,
     PredictionRecord,
     parse_prediction_line,
@@ -87,7 +87,7 @@ def test_bad_metadata_names_the_file_and_field(
 
 
 def test_missing_or_unreadable_metadata(tmp_path: Path) -> None:
-    with pytest.raises(MetadataNotFoundError, match="metadata file not found"):
+    with pytest.raises(ContractFileMissingError, match="metadata file not found"):
         read_metadata(tmp_path / "metadata.json")
     (tmp_path / "metadata.json").write_text("{not json")
     with pytest.raises(ContractError, match="cannot read metadata JSON"):

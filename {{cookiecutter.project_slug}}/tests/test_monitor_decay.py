@@ -62,7 +62,7 @@ def test_same_numbers_as_the_pipeline_metrics() -> None:
 
 def test_direction_of_each_metric() -> None:
     thr = DriftThresholds()
-    by = {m.name: m for m in compare_metrics({"log_loss": 0.5, "f1": 0.89}, METADATA["metrics"], thr)}
+    by = {m.name: m for m in compare_metrics({"log_loss": 0.5, "f1": 0.89}, METADATA.metrics, thr)}
     assert not by["log_loss"].higher_is_better and by["log_loss"].decayed  # 0.5 vs 0.4: worse
     assert by["f1"].higher_is_better and not by["f1"].decayed  # within max(0.02, 0.05 * 0.9)
 

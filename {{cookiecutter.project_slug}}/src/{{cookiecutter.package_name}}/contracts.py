@@ -36,8 +36,8 @@ class ContractError(UserError):
     """A file or log line breaks its contract: the message names the file, the field and what is allowed."""
 
 
-class MetadataNotFoundError(ContractError):
-    """models/metadata.json (or the file given instead) does not exist."""
+class ContractFileMissingError(ContractError):
+    """The contract's file (models/metadata.json, models/training.json or the one given instead) is absent."""
 
 
 class Contract(BaseModel):
@@ -150,7 +150,7 @@ def _is_model(annotation: Any) -> bool:
 
 def _read_json_contract(path: Path, contract: type[ContractT], what: str) -> ContractT:
     if not path.is_file():
-        raise MetadataNotFoundError(f"{path}: {what} file not found")
+        raise ContractFileMissingError(f"{path}: {what} file not found")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
@@ -168,7 +168,7 @@ def read_training_run(path: Path) -> TrainingRun:
 
 
 def read_metadata(path: Path) -> ModelMetadata:
-    """models/metadata.json; MetadataNotFoundError when absent, ContractError naming the bad field."""
+    """models/metadata.json; ContractFileMissingError when absent, ContractError naming the bad field."""
     return _read_json_contract(path, ModelMetadata, "metadata")
 
 

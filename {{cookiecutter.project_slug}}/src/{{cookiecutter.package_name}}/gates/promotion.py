@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import Paths, PromotionParams, load_params
-from ..contracts import MetadataNotFoundError, ModelMetadata, read_metadata
+from ..contracts import ContractFileMissingError, ModelMetadata, read_metadata
 from ..pipeline.metrics import higher_is_better
 
 BLOCKED_EXIT_CODE = 1
@@ -112,8 +112,8 @@ def decide(
 def read_candidate(path: Path) -> ModelMetadata:
     try:
         return read_metadata(path)
-    except MetadataNotFoundError as error:
-        raise MetadataNotFoundError(f"{error} (run `make pipeline`)") from None
+    except ContractFileMissingError as error:
+        raise ContractFileMissingError(f"{error} (run `make pipeline`)") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

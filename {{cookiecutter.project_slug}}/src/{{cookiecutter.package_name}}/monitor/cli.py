@@ -17,7 +17,7 @@ import joblib
 import pandas as pd
 
 from ..config import Paths, load_params
-from ..contracts import ContractError, MetadataNotFoundError, ModelMetadata, read_metadata
+from ..contracts import ContractError, ContractFileMissingError, ModelMetadata, read_metadata
 from .columns import require_columns
 from .decay import DecayResult, evaluate_decay
 from .drift import detect_drift
@@ -33,7 +33,7 @@ EXIT_OK, EXIT_ALERT, EXIT_ERROR = 0, 1, 2
 def load_metadata(path: str | Path) -> ModelMetadata:
     try:
         return read_metadata(Path(path))
-    except MetadataNotFoundError as exc:
+    except ContractFileMissingError as exc:
         raise SourceNotFoundError(f"{exc} (run the pipeline or dvc pull)") from None
     except ContractError as exc:
         raise IncompatibleDataError(str(exc)) from None
