@@ -21,8 +21,8 @@ DEFAULTS = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="u
 
 
 def package_files(package: str) -> set[str]:
-    modules = ["__init__", "cli", "config", "errors"]
-    modules += [f"pipeline/{name}" for name in ("__init__", "data", "estimators", "evaluate", "features", "lineage")]
+    modules = ["__init__", "cli", "config", "errors", "estimators", "metric_rules"]
+    modules += [f"pipeline/{name}" for name in ("__init__", "data", "evaluate", "features", "lineage")]
     modules += [f"pipeline/{name}" for name in ("metrics", "plots", "split", "tracking", "train", "validate")]
     modules += [f"gates/{name}" for name in ("__init__", "charts", "lock_check", "promotion", "registry", "report")]
     modules += [f"github/{name}" for name in ("__init__", "repository_setup", "workflow_commands")]
@@ -37,7 +37,6 @@ def package_files(package: str) -> set[str]:
         "schema",
         "sources",
         "stats",
-        "thresholds",
     ]
     serve = ["__init__", "__main__", "app", "bundle", "fastpath", "instrumentation", "prediction_log"]
     serve += ["request_example", "schema", "server", "settings"]
@@ -91,6 +90,8 @@ def expected_files(answers: dict[str, str]) -> set[str]:
         "tests/test_data.py",
         "tests/test_dvc_deps.py",
         "tests/test_evaluate.py",
+        "tests/test_import_direction.py",
+        "tests/test_metric_rules.py",
         "tests/test_pipeline.py",
         "tests/test_split.py",
         "tests/test_train.py",

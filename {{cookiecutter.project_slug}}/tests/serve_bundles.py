@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 import conftest
 from {{ cookiecutter.package_name }}.config import Paths
-from {{ cookiecutter.package_name }}.pipeline.estimators import make_estimator
+from {{ cookiecutter.package_name }}.estimators import make_estimator
 from {{ cookiecutter.package_name }}.pipeline.evaluate import build_metadata, evaluate_model
 from {{ cookiecutter.package_name }}.pipeline.features import infer_feature_schema
 from {{ cookiecutter.package_name }}.pipeline.lineage import file_md5, git_commit, git_dirty

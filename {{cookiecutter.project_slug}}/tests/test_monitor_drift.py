@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
+from {{ cookiecutter.package_name }}.config import DriftThresholds, ThresholdsError
 from {{ cookiecutter.package_name }}.monitor.drift import detect_drift
 from {{ cookiecutter.package_name }}.monitor.errors import (
     EmptyDataError,
@@ -17,7 +18,6 @@ from {{ cookiecutter.package_name }}.monitor.errors import (
     ProfileFormatError,
 )
 from {{ cookiecutter.package_name }}.monitor.profile import build_profile, load_profile, save_profile
-from {{ cookiecutter.package_name }}.monitor.thresholds import DriftThresholds, ThresholdsError
 
 CATS = ["red", "green", "blue", "black"]
 PROBS = [0.4, 0.3, 0.2, 0.1]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from {{ cookiecutter.package_name }}.pipeline.estimators import make_estimator
+from {{ cookiecutter.package_name }}.estimators import make_estimator
 from {{ cookiecutter.package_name }}.pipeline.features import infer_feature_schema
 from {{ cookiecutter.package_name }}.pipeline.train import train_pipeline
 from {{ cookiecutter.package_name }}.pipeline.validate import validate_table
