@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from hook_utils.answers import CHOICES
-from tests.conftest import CONFIGURATIONS, TEMPLATE_DIR, generate
+from tests.helpers import CONFIGURATIONS, TEMPLATE_DIR, generate
 
 # GitHub Actions expressions are meant to stay in workflows; anything else with {{ or {% is un-rendered Jinja.
 GITHUB_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")

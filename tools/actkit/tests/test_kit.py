@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .act import READONLY_TOKEN, ActResult, run_workflow, seed_state
+from actkit.act import READONLY_TOKEN, ActResult, run_workflow, seed_state
 
 pytestmark = pytest.mark.slow
 
@@ -241,7 +241,7 @@ def test_docker_actions_are_recorded(tmp_path: Path) -> None:
     assert (pr["head"], pr["title"], pr["files"]) == ("bot/retrain", "Retrain", ["params.txt"])
 
 
-# GitHub's rules the kit enforces (tests/kit/README.md, "GitHub's rules").
+# GitHub's rules the kit enforces (tools/actkit/README.md, "GitHub's rules").
 
 BESIDE = """\
 name: beside

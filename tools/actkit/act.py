@@ -1,7 +1,7 @@
 """Run a generated project's GitHub Actions workflows offline with `act` in host mode.
 
-Every remote action the template pins is replaced by a local stand-in (tests/kit/stand_ins/),
-and `gh`/`docker` are stand-ins on PATH (tests/kit/bin/). What they did is recorded:
+Every remote action the template pins is replaced by a local stand-in (tools/actkit/stand_ins/),
+and `gh`/`docker` are stand-ins on PATH (tools/actkit/bin/). What they did is recorded:
 - out_dir (one run): artifacts/<name>/, builds.json, docker-*.json, cache.jsonl, ... and act.log
 - state_dir (the fake GitHub repository; reuse it across runs): github.json with issues, prs,
   labels and CML comments. Seed it with `seed_state()` before a run.

@@ -1,4 +1,4 @@
-"""act-kit stand-in for actions/setup-python: venv from the host python (see tests/kit/README.md)."""
+"""act-kit stand-in for actions/setup-python: venv from the host python (see tools/actkit/README.md)."""
 
 import json
 import os

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from .act import run_workflow
-from .podman import (
+from actkit.act import run_workflow
+from actkit.podman import (
     STAND_IN_LABEL,
     build_image,
     ensure_base_image,

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-KIT = Path(__file__).resolve().parent
+KIT = Path(__file__).resolve().parents[1]
 GH = KIT / "bin" / "gh"
 sys.path.insert(0, str(KIT / "lib"))
 from gh_api import UPGRADE, api_defaults  # noqa: E402
