@@ -1,15 +1,17 @@
-"""Benchmark: this project's drift monitor vs Evidently's DataDriftPreset (KS/chi-square and its defaults).
+"""Benchmark: a generated project's drift monitor vs Evidently's DataDriftPreset (KS/chi-square and its defaults).
 
-Not a test. `make bench-drift` (or `.venv/bin/python benchmarks/drift_vs_evidently.py --sizes 100000`).
-Evidently needs pandas < 3, so it runs in its own virtualenv under build/ (ignored by git), created only when
-asked: `make bench-drift BENCH_ARGS="--install-evidently"` (needs network or a package mirror). Without it,
-only this project's timings and verdicts are printed. Every measured step is a subprocess under
-/usr/bin/time (elapsed seconds, peak RSS), the same way for both tools. Data and outputs: build/bench-drift/.
+Not a test. `make bench-drift` in the template (a default project in build/bench), or
+`python benchmarks/drift_vs_evidently.py PROJECT --sizes 100000` for a generated project set up with `make setup`
+(the script continues with PROJECT/.venv's interpreter, in PROJECT: generated_project.enter).
+Evidently needs pandas < 3, so it runs in its own virtualenv under PROJECT/build/ (ignored by git), created only
+when asked: `make bench-drift BENCH_ARGS="--install-evidently"` (needs network or a package mirror). Without it,
+only the project's timings and verdicts are printed. Every measured step is a subprocess under
+/usr/bin/time (elapsed seconds, peak RSS), the same way for both tools. Data and outputs: PROJECT/build/bench-drift/.
 """
 
-# One script, two interpreters (this project's and Evidently's venv): imports stay inside the steps that
-# need them, and main() is a report printer.
-# ruff: noqa: PLC0415, PLR0912, PLR0915
+# One script, two interpreters (the project's and Evidently's venv): imports stay inside the steps that
+# need them, and main() is a report printer. Paths are relative to the project: the working directory of the
+# parent (after generated_project.enter) and of every child it starts.
 from __future__ import annotations
 
 import argparse
@@ -20,18 +22,19 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-BUILD = ROOT / "build" / "bench-drift"
+import generated_project
+
+SCRIPT = Path(__file__).resolve()
+BUILD = Path("build") / "bench-drift"
 DATA = BUILD / "data"
-EVIDENTLY_VENV = ROOT / "build" / "evidently-venv"
+EVIDENTLY_VENV = Path("build") / "evidently-venv"
 EVID_PY = str(EVIDENTLY_VENV / "bin" / "python")
 OURS_PY = sys.executable
 EVIDENTLY_REQUIREMENTS = ("evidently>=0.7", "pandas<3", "pyarrow")
 
 
 def package_name() -> str:
-    """The project's package: the folder of src/ that holds monitor/ (no template text in this script)."""
-    return next(p.parent.parent.name for p in (ROOT / "src").glob("*/monitor/__init__.py"))
+    return generated_project.package_name(Path.cwd())
 
 
 def install_evidently() -> None:
@@ -100,13 +103,9 @@ def generate(n: int) -> None:
     make_frame(n, 1000 + n % 97, False).to_parquet(p["ref"], index=False)
     make_frame(n, 2000 + n % 89, True).to_parquet(p["cur"], index=False)
     nums, cats = columns()
-    feats = [
-        {"name": c, "kind": "numeric", "dtype": "float64", "nullable": False, "categories": None}
-        for c in nums
-    ]
+    feats = [{"name": c, "kind": "numeric", "dtype": "float64", "nullable": False, "categories": None} for c in nums]
     feats += [
-        {"name": c, "kind": "categorical", "dtype": "object", "nullable": False, "categories": CATS}
-        for c in cats
+        {"name": c, "kind": "categorical", "dtype": "object", "nullable": False, "categories": CATS} for c in cats
     ]
     meta = {
         "model_version": "bench",
@@ -198,7 +197,7 @@ def verdict(drift: bool | None) -> str:
 def measure(python: str, args: list[str]) -> dict:
     """Run one child under /usr/bin/time: wall seconds and peak RSS of that process."""
     out_file = DATA / "child_result.json"
-    cmd = ["/usr/bin/time", "-f", "%e %M", python, __file__, "--child", *args, "--out", str(out_file)]
+    cmd = ["/usr/bin/time", "-f", "%e %M", python, str(SCRIPT), ".", "--child", *args, "--out", str(out_file)]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     tail = proc.stderr.strip().splitlines()
     if proc.returncode != 0:
@@ -211,7 +210,8 @@ def measure(python: str, args: list[str]) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("project", type=Path, help="a generated project set up with `make setup` (children: .)")
     ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     ap.add_argument(
         "--evidently-modes",
@@ -223,7 +223,7 @@ def main() -> None:
     ap.add_argument(
         "--install-evidently",
         action="store_true",
-        help=f"create {EVIDENTLY_VENV.relative_to(ROOT)} with {', '.join(EVIDENTLY_REQUIREMENTS)} first",
+        help=f"create PROJECT/{EVIDENTLY_VENV} with {', '.join(EVIDENTLY_REQUIREMENTS)} first",
     )
     ap.add_argument("--child", nargs="+")
     ap.add_argument("--out")
@@ -238,13 +238,12 @@ def main() -> None:
             res = child_evidently(n, a.child[2])
         Path(a.out).write_text(json.dumps(res))
         return
+    generated_project.enter(a.project.resolve())
     if a.install_evidently:
         install_evidently()
     with_evidently = Path(EVID_PY).exists()
     if not with_evidently:
-        print(
-            "Evidently is not installed (add --install-evidently): only this project's monitor is measured.\n"
-        )
+        print("Evidently is not installed (add --install-evidently): only this project's monitor is measured.\n")
 
     import platform
 
@@ -282,10 +281,7 @@ def main() -> None:
     for n, name, r, base in rows:
         sp = f"{base['seconds'] / r['seconds']:.1f}x" if base else "-"
         mem = f"{r['peak_mb'] / base['peak_mb']:.2f}" if base else "-"
-        print(
-            f"{n:>9}  {name:<28} {r['seconds']:>8.2f} {r['wall']:>11.2f} {r['peak_mb']:>9.0f} "
-            f"{sp:>17} {mem:>13}"
-        )
+        print(f"{n:>9}  {name:<28} {r['seconds']:>8.2f} {r['wall']:>11.2f} {r['peak_mb']:>9.0f} {sp:>17} {mem:>13}")
     print(
         "\n'run s' = time inside the process (read parquet + tests + reports); 'proc wall s' includes "
         "interpreter start and imports; peak MB = max RSS of the process (/usr/bin/time %M)."
@@ -321,10 +317,7 @@ def main() -> None:
             )
             if flag:
                 problems.append(f"n={n} {col}: {flag.strip()}")
-    print(
-        "\nproblems: "
-        + ("; ".join(problems) if problems else "none (all clearly shifted detected, no false alarm)")
-    )
+    print("\nproblems: " + ("; ".join(problems) if problems else "none (all clearly shifted detected, no false alarm)"))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,9 @@
-"""Benchmark: this project's service against `mlflow models serve` on the trained model.
+"""Benchmark: a generated project's service against `mlflow models serve` on its trained model.
 
-    make pipeline && make bench-serve  [BENCH_ARGS="--duration 8"]
+    make bench-serve  [BENCH_ARGS="--duration 8"]   (the template's Makefile: a default project in build/bench)
+    python benchmarks/serve_vs_mlflow.py PROJECT [--duration 8]   (PROJECT set up, its pipeline run)
+
+It runs with the project's interpreter (PROJECT/.venv) in the project's folder (generated_project.enter).
 
 Both servers serve the same fitted pipeline (models/model.joblib; MLflow gets a copy saved with
 mlflow.sklearn.save_model in a temporary folder) with one worker on 127.0.0.1. A load generator in a
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import importlib
 import json
 import os
 import signal
@@ -30,21 +34,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import joblib
-import mlflow.sklearn
-import pandas as pd
-from mlflow.models import infer_signature
+import generated_project
 
-from {{ cookiecutter.package_name }}.serve.bundle import load_bundle
-from {{ cookiecutter.package_name }}.serve.request_example import request_body
-
+SCRIPT = Path(__file__).resolve()
 SCENARIOS = (("1row_c1", "single", 1), ("1row_c8", "single", 8), ("1000rows_c1", "batch", 1))
 BATCH_ROWS = 1000
 
 
-def loadgen(
-    url: str, body_file: str, clients: int, duration: float, warmup: float, max_requests: int
-) -> dict:
+def loadgen(url: str, body_file: str, clients: int, duration: float, warmup: float, max_requests: int) -> dict:
     """Runs in its own process: `clients` threads POST the body in a loop; latencies after the warm-up."""
     host, port = url.split("//")[1].split("/", maxsplit=1)[0].split(":")
     path = "/" + url.split("//")[1].split("/", 1)[1]
@@ -153,9 +150,7 @@ class Server:
         while time.perf_counter() - t0 < 180:
             if self.proc.poll() is not None:
                 self.log.seek(0)
-                raise RuntimeError(
-                    f"{self.name} exited {self.proc.returncode}:\n{self.log.read().decode()[-3000:]}"
-                )
+                raise RuntimeError(f"{self.name} exited {self.proc.returncode}:\n{self.log.read().decode()[-3000:]}")
             try:
                 with urllib.request.urlopen(self.health, timeout=1) as response:
                     if response.status == 200:
@@ -166,9 +161,7 @@ class Server:
             time.sleep(0.02)
         raise RuntimeError(f"{self.name}: {self.health} not ready after 180 s")
 
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
         if self.proc is not None and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
             try:
@@ -182,7 +175,7 @@ class Server:
 def run_load(url: str, body: bytes, clients: int, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     body_file = tmp / f"body-{len(body)}-{clients}.json"
     body_file.write_bytes(body)
-    command = [sys.executable, __file__, "--loadgen", url, str(body_file), str(clients), str(args.duration)]
+    command = [sys.executable, str(SCRIPT), "--loadgen", url, str(body_file), str(clients), str(args.duration)]
     result = subprocess.run(
         [*command, "1.0", str(args.max_requests)],
         capture_output=True,
@@ -220,12 +213,26 @@ def print_row(result: dict[str, Any]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model-dir", type=Path, default=Path("models"))
-    parser.add_argument("--table", type=Path, default=Path("data/processed/test.parquet"))
+    parser.add_argument("project", type=Path, help="a generated project, set up (make setup), its pipeline run")
+    parser.add_argument("--model-dir", type=Path, default=Path("models"), help="relative to the project")
+    parser.add_argument(
+        "--table", type=Path, default=Path("data/processed/test.parquet"), help="relative to the project"
+    )
     parser.add_argument("--duration", type=float, default=8.0, help="seconds per scenario, after 1 s warm-up")
     parser.add_argument("--max-requests", type=int, default=200_000, help="hard cap per scenario")
     parser.add_argument("--no-mlflow", action="store_true")
     args = parser.parse_args()
+    project = args.project.resolve()
+    generated_project.enter(project)
+    # The project's interpreter from here on: its packages (MLflow, pandas, the project itself) can be imported.
+    import joblib
+    import mlflow.sklearn
+    import pandas as pd
+    from mlflow.models import infer_signature
+
+    package = generated_project.package_name(project)
+    load_bundle = importlib.import_module(f"{package}.serve.bundle").load_bundle
+    request_body = importlib.import_module(f"{package}.serve.request_example").request_body
 
     bundle = load_bundle(args.model_dir)
     model = joblib.load(args.model_dir / "model.joblib")
@@ -238,12 +245,8 @@ def main() -> None:
         "batch": json.dumps(request_body(batch, schema, BATCH_ROWS)).encode(),
     }
     theirs = {
-        "single": json.dumps(
-            {"dataframe_split": json.loads(one.to_json(orient="split", index=False))}
-        ).encode(),
-        "batch": json.dumps(
-            {"dataframe_split": json.loads(batch.to_json(orient="split", index=False))}
-        ).encode(),
+        "single": json.dumps({"dataframe_split": json.loads(one.to_json(orient="split", index=False))}).encode(),
+        "batch": json.dumps({"dataframe_split": json.loads(batch.to_json(orient="split", index=False))}).encode(),
     }
     row = next(iter(json.loads(ours["single"])["rows"]))
     with warnings.catch_warnings():
@@ -268,7 +271,7 @@ def main() -> None:
         servers = [
             Server(
                 "ours",
-                [sys.executable, "-m", "{{ cookiecutter.package_name }}.serve", "--port", str(port)],
+                [sys.executable, "-m", f"{package}.serve", "--port", str(port)],
                 dict(
                     env,
                     SERVE_MODEL_DIR=str(args.model_dir.resolve()),
@@ -344,10 +347,6 @@ def main() -> None:
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--loadgen":
         url, body_file, clients, duration, warmup, max_requests = sys.argv[2:8]
-        print(
-            json.dumps(
-                loadgen(url, body_file, int(clients), float(duration), float(warmup), int(max_requests))
-            )
-        )
+        print(json.dumps(loadgen(url, body_file, int(clients), float(duration), float(warmup), int(max_requests))))
     else:
         main()
