@@ -1,14 +1,15 @@
-"""Helpers the project's tests import: where the project is, a small synthetic table, data params."""
+"""Helpers the project's tests import: where the project is, a small synthetic table.
+
+conftest.py imports this module, so it imports no more than numpy and pandas: the template runs
+tests/test_dvc_deps.py (a static check) where the project itself is not installed.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from {{ cookiecutter.package_name }}.config import DataParams
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,8 +33,3 @@ def make_frame(problem_type: str, rows: int = 240, seed: int = 0) -> pd.DataFram
     )
     frame.loc[frame.index[:5], "weight"] = np.nan
     return frame
-
-
-def data_params(**changes: Any) -> DataParams:
-    values = {"sample_dataset": "iris", "path": "data/table.csv", "target": "target", "min_rows": 50}
-    return DataParams(**(values | changes))

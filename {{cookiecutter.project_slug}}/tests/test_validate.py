@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import data_params
 from {{ cookiecutter.package_name }}.pipeline.data import DataError
 from {{ cookiecutter.package_name }}.pipeline.validate import validate_table
+from pipeline_params import data_params
 
 
 def test_valid_table_is_typed(frame: pd.DataFrame, problem_type: str) -> None:
