@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import CONFIGURATIONS, generate
+from tests.helpers import CONFIGURATIONS, generate
 
 TELEMETRY = {"DVC_NO_ANALYTICS": "true", "ITERATIVE_DO_NOT_TRACK": "true", "MLFLOW_DISABLE_TELEMETRY": "true"}
 TELEMETRY |= {"DO_NOT_TRACK": "true"}

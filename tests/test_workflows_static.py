@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.action_pins import PINS
-from tests.conftest import TEMPLATE_DIR, generate
+from tests.helpers import TEMPLATE_DIR, generate, tool
 
 USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<action>[^@\s]+)@(?P<ref>\S+)(?:\s+#\s*(?P<tag>\S+))?\s*$")
-
-
-def tool(name: str) -> str:
-    path = shutil.which(name, path=str(Path(sys.executable).parent))
-    assert path, f"{name} is not installed: make test installs it from requirements-dev.txt"
-    return path
 
 
 @pytest.fixture
