@@ -65,6 +65,8 @@ def expected_files(answers: dict[str, str]) -> set[str]:
         "pyproject.toml",
         "requirements-lock.txt",
         ".github/dependabot.yml",
+        ".github/actions/setup/action.yml",
+        ".github/zizmor.yml",
         ".github/workflows/ci.yml",
         ".github/workflows/experiment.yml",
         ".github/workflows/monitor.yml",
