@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,18 +16,55 @@ ANSWERS_FILE = ".cookiecutter.json"
 KEPT_PRIVATE_KEYS = ("_template", "_checkout")
 
 
-def select_license(project: Path, license_name: str) -> None:
-    """Move the chosen licence text to LICENSE and drop the others."""
-    shutil.move(project / "licenses" / license_name, project / "LICENSE")
-    shutil.rmtree(project / "licenses")
+@dataclass(frozen=True)
+class Selection:
+    """A folder of alternatives in the template: the answer picks one file, kept as `keep_as`; the folder goes."""
+
+    folder: str
+    question: str
+    file_name: str  # the chosen file's name in the folder, with {answer} for the answer
+    keep_as: str
+    keep_none: str | None = None  # the answer that keeps no file at all
 
 
-def select_remote_doc(project: Path, remote: str) -> None:
-    """Keep the credentials guide of the chosen DVC remote as docs/dvc-remote.md."""
-    guides = project / "docs" / "remotes"
-    if remote != "none":
-        shutil.move(guides / f"{remote}.md", project / "docs" / "dvc-remote.md")
-    shutil.rmtree(guides)
+# What the hook prunes. tests/test_generation.py derives each configuration's exact file set from the template
+# tree through this table (kept_path), so a new optional part is one row here.
+SELECTIONS: tuple[Selection, ...] = (
+    Selection(folder="licenses", question="license", file_name="{answer}", keep_as="LICENSE"),
+    Selection(
+        folder="docs/remotes",
+        question="dvc_remote",
+        file_name="{answer}.md",
+        keep_as="docs/dvc-remote.md",
+        keep_none="none",
+    ),
+)
+# Files the hook writes that the template does not hold (git init's .git/ is the repository, not a project file).
+WRITTEN_FILES: tuple[str, ...] = (ANSWERS_FILE,)
+
+
+def chosen_file(selection: Selection, context: Mapping[str, Any]) -> str | None:
+    """The path (relative to the project) of the file the answer keeps, or None when it keeps none."""
+    answer = context[selection.question]
+    if answer == selection.keep_none:
+        return None
+    return f"{selection.folder}/{selection.file_name.format(answer=answer)}"
+
+
+def kept_path(relative: str, context: Mapping[str, Any]) -> str | None:
+    """Where a rendered template file ends up after this hook: its own path, `keep_as`, or None (pruned)."""
+    for selection in SELECTIONS:
+        if relative.startswith(f"{selection.folder}/"):
+            return selection.keep_as if relative == chosen_file(selection, context) else None
+    return relative
+
+
+def apply_selection(project: Path, selection: Selection, context: Mapping[str, Any]) -> None:
+    """Move the chosen file to `keep_as` (the licence text to LICENSE, the remote's guide to docs/dvc-remote.md)."""
+    chosen = chosen_file(selection, context)
+    if chosen is not None:
+        shutil.move(project / chosen, project / selection.keep_as)
+    shutil.rmtree(project / selection.folder)
 
 
 def answers_for_file(context: Mapping[str, Any]) -> dict[str, Any]:
@@ -49,8 +87,8 @@ def git_init(project: Path) -> None:
 
 def main(context: Mapping[str, Any], project: Path | None = None) -> int:
     project = project or Path.cwd()
-    select_license(project, context["license"])
-    select_remote_doc(project, context["dvc_remote"])
+    for selection in SELECTIONS:
+        apply_selection(project, selection, context)
     write_answers(project, context)
     git_init(project)
     return 0

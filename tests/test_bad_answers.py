@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEMPLATE_DIR
+from tests.helpers import TEMPLATE_DIR
 
 BAD_ANSWERS = [
     ("project_slug", "My Project", "lowercase letters and digits in words joined by single hyphens"),

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CONFIGURATIONS, generate
+from tests.helpers import CONFIGURATIONS, generate
 
 GENERATED_TEST = "tests/test_dvc_deps.py"
 

@@ -12,9 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import generate
-from tests.kit.act import ActResult, run_workflow
-from tests.test_generated_project import commit, run
+from actkit.act import ActResult, run_workflow
+from tests.helpers import commit, generate, run
 
 pytestmark = pytest.mark.slow
 EXPERIMENT = ".github/workflows/experiment.yml"

@@ -6,18 +6,15 @@ Slow (a virtualenv with DVC and MLflow per configuration); `.ci/run` runs it, `-
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import generate
+from tests.helpers import commit, generate, in_project_python, run
 
 pytestmark = pytest.mark.slow
 
@@ -25,41 +22,6 @@ E2E_CONFIGURATIONS = {
     "default": {},
     "regression": {"problem_type": "regression", "dvc_remote": "local", "project_name": "House Prices"},
 }
-
-
-def project_env(project: Path) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if key not in {"VIRTUAL_ENV", "PYTHONPATH"}}
-    env.update(
-        {
-            "PATH": f"{project / '.venv' / 'bin'}{os.pathsep}{env['PATH']}",
-            "PYTHON": sys.executable,
-            "GIT_AUTHOR_NAME": "Template Test",
-            "GIT_AUTHOR_EMAIL": "test@example.com",
-            "GIT_COMMITTER_NAME": "Template Test",
-            "GIT_COMMITTER_EMAIL": "test@example.com",
-            "MLFLOW_DISABLE_TELEMETRY": "true",
-            "DO_NOT_TRACK": "true",
-        }
-    )
-    return env
-
-
-def run(project: Path, *command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(command, cwd=project, env=project_env(project), capture_output=True, text=True, check=False)
-    if check and result.returncode != 0:
-        output = f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
-        pytest.fail(f"{' '.join(command)} exited {result.returncode}\n{output}")
-    return result
-
-
-def commit(project: Path, message: str) -> None:
-    run(project, "git", "add", "-A")
-    run(project, "git", "commit", "--quiet", "--no-verify", "-m", message)
-
-
-def in_project_python(project: Path, code: str) -> Any:
-    """Run code with the project's own interpreter (its MLflow, not ours); it prints one JSON value."""
-    return json.loads(run(project, str(project / ".venv" / "bin" / "python"), "-c", code).stdout)
 
 
 @pytest.fixture(scope="module", params=sorted(E2E_CONFIGURATIONS))

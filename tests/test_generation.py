@@ -8,101 +8,41 @@ import re
 import subprocess
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
+from cookiecutter.generate import generate_context
+from cookiecutter.prompt import prompt_for_config
+from jinja2 import Environment, StrictUndefined
 
+from hook_utils import post_gen
 from hook_utils.answers import CHOICES
-from tests.conftest import CONFIGURATIONS, TEMPLATE_DIR, generate
+from tests.helpers import CONFIGURATIONS, TEMPLATE_DIR, generate
 
 # GitHub Actions expressions are meant to stay in workflows; anything else with {{ or {% is un-rendered Jinja.
 GITHUB_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
 DEFAULTS = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8"))
+TEMPLATE_PROJECT = TEMPLATE_DIR / "{{cookiecutter.project_slug}}"
 
 
-def package_files(package: str) -> set[str]:
-    modules = ["__init__", "cli", "config", "contracts", "errors"]
-    modules += [f"pipeline/{name}" for name in ("__init__", "data", "estimators", "evaluate", "features", "lineage")]
-    modules += [f"pipeline/{name}" for name in ("metrics", "plots", "split", "tracking", "train", "validate")]
-    modules += [f"gates/{name}" for name in ("__init__", "charts", "lock_check", "promotion", "registry", "report")]
-    modules += [f"github/{name}" for name in ("__init__", "repository_setup", "workflow_commands")]
-    monitor = [
-        "__init__",
-        "cli",
-        "columns",
-        "decay",
-        "drift",
-        "errors",
-        "profile",
-        "report",
-        "sources",
-        "stats",
-        "thresholds",
-    ]
-    serve = ["__init__", "__main__", "app", "bundle", "fastpath", "instrumentation", "prediction_log"]
-    serve += ["request_example", "schema", "server", "settings"]
-    return (
-        {f"src/{package}/{name}.py" for name in modules}
-        | {f"src/{package}/monitor/{name}.py" for name in monitor}
-        | {f"src/{package}/serve/{name}.py" for name in serve}
-    )
+def answers_context(answers: dict[str, str]) -> dict[str, Any]:
+    """The full cookiecutter context for these answers (derived defaults rendered), as cookiecutter computes it."""
+    context = generate_context(context_file=str(TEMPLATE_DIR / "cookiecutter.json"), extra_context=answers)
+    return prompt_for_config(context, no_input=True)
 
 
 def expected_files(answers: dict[str, str]) -> set[str]:
-    package = answers.get("package_name", "my_mlops_project")
-    files = {
-        ".cookiecutter.json",
-        ".dvc/.gitignore",
-        ".dvc/config",
-        ".dvcignore",
-        ".gitignore",
-        ".pre-commit-config.yaml",
-        "LICENSE",
-        "Makefile",
-        "README.md",
-        "dvc.yaml",
-        "params.yaml",
-        "pyproject.toml",
-        "requirements-lock.txt",
-        ".github/dependabot.yml",
-        ".github/workflows/ci.yml",
-        ".github/workflows/experiment.yml",
-        ".github/workflows/monitor.yml",
-        ".github/workflows/retrain.yml",
-        "benchmarks/drift_vs_evidently.py",
-        "tests/test_monitor_cli.py",
-        "tests/test_monitor_decay.py",
-        "tests/test_monitor_drift.py",
-        "tests/test_monitor_sources.py",
-        "tests/test_monitor_stats.py",
-        ".dockerignore",
-        "Dockerfile",
-        ".github/workflows/deploy.yml",
-        "benchmarks/serve_vs_mlflow.py",
-        "tests/serve_bundles.py",
-        "tests/test_promotion.py",
-        "tests/test_serve_app.py",
-        "tests/test_serve_bundle.py",
-        "tests/test_serve_fuzz.py",
-        "docs/workflows.md",
-        "tests/test_report.py",
-        "tests/conftest.py",
-        "tests/test_config.py",
-        "tests/test_contracts.py",
-        "tests/test_data.py",
-        "tests/test_dvc_deps.py",
-        "tests/test_evaluate.py",
-        "tests/test_pipeline.py",
-        "tests/test_split.py",
-        "tests/test_train.py",
-        "tests/test_validate.py",
-        "tests/test_workflow_commands.py",
-        "docs/github.md",
-        "tests/test_github_setup.py",
-    } | package_files(package)
-    if answers.get("dvc_remote", "none") != "none":
-        files.add("docs/dvc-remote.md")
-    return files
+    """The exact generated file set: the template tree's rendered names, pruned and completed by the hook's tables."""
+    context = answers_context(answers)
+    names = Environment(undefined=StrictUndefined)
+    rendered = {
+        names.from_string(str(path.relative_to(TEMPLATE_PROJECT))).render(cookiecutter=context)
+        for path in TEMPLATE_PROJECT.rglob("*")
+        if path.is_file()
+    }
+    kept = {post_gen.kept_path(name, context) for name in rendered} - {None}
+    return kept | set(post_gen.WRITTEN_FILES)
 
 
 def generated_files(project: Path) -> set[str]:
@@ -118,6 +58,16 @@ def test_every_choice_value_is_generated_by_a_configuration() -> None:
         covered = {answers.get(question, DEFAULTS[question][0]) for answers in CONFIGURATIONS.values()}
         assert covered == set(values), question
         assert DEFAULTS[question] == list(values), question
+
+
+def test_expected_file_set_follows_the_answers() -> None:
+    default = expected_files({})
+    chosen = expected_files({"dvc_remote": "s3", "license": "Apache-2.0", "project_name": "Fraud Scores"})
+    assert {"LICENSE", ".cookiecutter.json", "src/my_mlops_project/cli.py", "tests/conftest.py"} <= default
+    assert "docs/dvc-remote.md" not in default and "docs/dvc-remote.md" in chosen
+    assert "src/fraud_scores/cli.py" in chosen and not any("my_mlops_project" in name for name in chosen)
+    pruned = ("licenses/", "docs/remotes/", "{{", "{%")
+    assert not [name for name in default | chosen if any(part in name for part in pruned)]
 
 
 def test_generated_project(tmp_path: Path, configuration: tuple[str, dict[str, str]]) -> None:

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from tests.action_pins import PINS
-from tests.conftest import generate
+from tests.helpers import generate
 
 EXPERIMENT = ".github/workflows/experiment.yml"
 # Steps that reach a secret, the DVC remote or the PR: they must not run where GitHub gives no secrets.

@@ -17,13 +17,12 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import generate
-from tests.kit.act import FAKE_TOKEN
+from actkit.act import FAKE_TOKEN, KIT_DIR
+from tests.helpers import generate
 
-KIT = Path(__file__).resolve().parent / "kit"
-sys.path.insert(0, str(KIT / "lib"))
-from gh_api import UPGRADE, api_defaults  # noqa: E402
-from kitstate import DEFAULT_LABELS, github_state  # noqa: E402
+sys.path.insert(0, str(KIT_DIR / "lib"))
+from gh_api import UPGRADE, api_defaults
+from kitstate import DEFAULT_LABELS, github_state
 
 REPO = "owner/project"
 CONFIGS = {"default": {}, "s3-server": {"dvc_remote": "s3", "mlflow_tracking": "server"}}
@@ -55,7 +54,7 @@ class Run:
         env.update(
             {
                 "PYTHONPATH": str(self.project / "src"),
-                "PATH": f"{KIT / 'bin'}{os.pathsep}{env['PATH']}",
+                "PATH": f"{KIT_DIR / 'bin'}{os.pathsep}{env['PATH']}",
                 "GH_TOKEN": token,
                 "GITHUB_REPOSITORY": REPO,
                 "ACT_KIT_OUT": str(self.out),

@@ -11,7 +11,7 @@ import pytest
 from cookiecutter.utils import create_env_with_context
 
 from hook_utils import answers, post_gen
-from tests.conftest import TEMPLATE_DIR
+from tests.helpers import TEMPLATE_DIR
 
 VALID: dict[str, Any] = {
     "project_name": "Churn Model",

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import generate
-from tests.test_workflows_static import tool
+from tests.helpers import generate, tool
 
 # A FROM line Dependabot's docker ecosystem can read and update: a literal image and tag, no ARG in it.
 DEPENDABOT_FROM = re.compile(

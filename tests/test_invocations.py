@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEMPLATE_DIR
+from tests.helpers import TEMPLATE_DIR
 
 BIN = Path(sys.executable).parent
 TEMPLATE_NAME = "mlops-template"

@@ -16,9 +16,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import generate
-from tests.kit.act import ActResult, run_workflow, seed_state
-from tests.test_generated_project import commit, run
+from actkit.act import ActResult, run_workflow, seed_state
+from tests.helpers import commit, generate, run
 
 pytestmark = pytest.mark.slow
 MONITOR = ".github/workflows/monitor.yml"

@@ -20,10 +20,9 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import generate
-from tests.kit.act import ActResult, run_workflow
-from tests.kit.podman import build_image, ensure_python_slim, free_port, image_config, image_size, run_container
-from tests.test_generated_project import commit, run
+from actkit.act import ActResult, run_workflow
+from actkit.podman import build_image, ensure_python_slim, free_port, image_config, image_size, run_container
+from tests.helpers import commit, generate, run
 
 pytestmark = pytest.mark.slow
 DEPLOY = ".github/workflows/deploy.yml"

@@ -1,26 +1,20 @@
-"""Static checks of every workflow: actionlint, zizmor, the GitHub workflow schema, pins and hygiene."""
+"""Static checks of every workflow and local composite action: actionlint, zizmor, the GitHub schemas, pins and
+hygiene."""
 
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.action_pins import PINS
-from tests.conftest import TEMPLATE_DIR, generate
+from tests.helpers import TEMPLATE_DIR, generate, tool
 
 USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<action>[^@\s]+)@(?P<ref>\S+)(?:\s+#\s*(?P<tag>\S+))?\s*$")
-
-
-def tool(name: str) -> str:
-    path = shutil.which(name, path=str(Path(sys.executable).parent))
-    assert path, f"{name} is not installed: make test installs it from requirements-dev.txt"
-    return path
+SETUP_ACTION = "./.github/actions/setup"
 
 
 @pytest.fixture
@@ -32,42 +26,78 @@ def workflow_files(root: Path) -> list[Path]:
     return sorted((root / ".github" / "workflows").glob("*.yml"))
 
 
-def check_pins_and_hygiene(workflow: Path) -> None:
-    text = workflow.read_text()
-    for line in text.splitlines():
+def action_files(root: Path) -> list[Path]:
+    return sorted((root / ".github" / "actions").glob("*/action.yml"))
+
+
+def check_pins(path: Path) -> None:
+    for line in path.read_text().splitlines():
         match = USES.match(line)
         if match:
             sha, tag = PINS.get(match["action"], (None, None))
-            assert (match["ref"], match["tag"]) == (sha, tag), f"{workflow.name}: unpinned or unknown {line.strip()}"
-    document = yaml.safe_load(text)
+            assert (match["ref"], match["tag"]) == (sha, tag), f"{path}: unpinned or unknown {line.strip()}"
+
+
+def check_pins_and_hygiene(workflow: Path) -> None:
+    check_pins(workflow)
+    document = yaml.safe_load(workflow.read_text())
     assert document["permissions"] == {}, f"{workflow.name}: workflow-level permissions must be empty"
     for name, job in document["jobs"].items():
         assert "timeout-minutes" in job, f"{workflow.name}:{name} has no timeout"
         assert "permissions" in job, f"{workflow.name}:{name} does not declare its permissions"
+        checked_out = False
         for step in job.get("steps", []):
             if step.get("uses", "").startswith("actions/checkout@"):
                 assert step["with"]["persist-credentials"] is False, f"{workflow.name}:{name} keeps credentials"
+                checked_out = True
+            if step.get("uses", "").startswith("./"):  # a local action is read from the checked-out workspace
+                assert checked_out, f"{workflow.name}:{name} uses {step['uses']} before checkout"
     if "pull_request" in document[True]:  # yaml reads `on:` as True
         assert "cancel-in-progress" in document["concurrency"], f"{workflow.name}: PR runs must cancel old ones"
 
 
+def check_composite_action(action: Path) -> None:
+    """Pinned like the workflows, every input described, and `shell: bash` on every run step (composite actions
+    have no default shell)."""
+    check_pins(action)
+    document = yaml.safe_load(action.read_text())
+    assert document["description"], f"{action}: no description"
+    for name, spec in document.get("inputs", {}).items():
+        assert spec.get("description"), f"{action}: input {name} is not described"
+    assert document["runs"]["using"] == "composite", action
+    for step in document["runs"]["steps"]:
+        if "run" in step:
+            assert step.get("shell") == "bash", f"{action}: {step.get('name', step['run'])} has no shell: bash"
+
+
+def check_schema(schema: str, files: list[Path]) -> None:
+    result = subprocess.run(
+        [tool("check-jsonschema"), "--builtin-schema", schema, *map(str, files)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def run_checks(root: Path) -> None:
+    """actionlint reads workflows only; zizmor and the schema check also read the local composite actions."""
     workflows = workflow_files(root)
+    actions = action_files(root)
     assert workflows
     for workflow in workflows:
         check_pins_and_hygiene(workflow)
+    for action in actions:
+        check_composite_action(action)
     lint = subprocess.run([tool("actionlint"), *map(str, workflows)], cwd=root, capture_output=True, text=True)
     assert lint.returncode == 0, lint.stdout + lint.stderr
+    audited = [".github/workflows"] + ([".github/actions"] if actions else [])
     audit = subprocess.run(
-        [tool("zizmor"), "--offline", "--no-progress", ".github/workflows"], cwd=root, capture_output=True, text=True
+        [tool("zizmor"), "--offline", "--no-progress", *audited], cwd=root, capture_output=True, text=True
     )
     assert audit.returncode == 0 and "No findings" in audit.stdout, audit.stdout + audit.stderr
-    schema = subprocess.run(
-        [tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *map(str, workflows)],
-        capture_output=True,
-        text=True,
-    )
-    assert schema.returncode == 0, schema.stdout + schema.stderr
+    for action in actions:
+        assert f"completed {action.relative_to(root)}" in audit.stderr, f"zizmor did not audit {action}"
+    check_schema("vendor.github-workflows", workflows)
+    if actions:
+        check_schema("vendor.github-actions", actions)
     dependabot = root / ".github" / "dependabot.yml"
     result = subprocess.run(
         [tool("check-jsonschema"), "--builtin-schema", "vendor.dependabot", str(dependabot)],
@@ -81,6 +111,31 @@ def run_checks(root: Path) -> None:
 
 def test_generated_workflows(project: Path) -> None:
     run_checks(project)
+
+
+def test_every_job_that_installs_the_project_uses_the_setup_action(
+    project: Path, configuration: tuple[str, dict[str, str]]
+) -> None:
+    """Python and the locked install are written once, in the composite action; jobs call it after checkout."""
+    [action] = action_files(project)
+    assert action.parent.name == "setup"
+    document = yaml.safe_load(action.read_text())
+    assert document["inputs"]["python-version"]["default"] == configuration[1].get("python_version", "3.11")
+    steps = document["runs"]["steps"]
+    assert [step.get("uses", "").split("@")[0] for step in steps] == ["actions/setup-python", ""]
+    assert steps[1]["run"].startswith("make install PYTHON=python ")
+    users = set()
+    for workflow in workflow_files(project):
+        for name, job in yaml.safe_load(workflow.read_text())["jobs"].items():
+            for step in job.get("steps", []):
+                assert not step.get("uses", "").startswith("actions/setup-python@"), f"{workflow.name}:{name}"
+                assert "make install" not in step.get("run", ""), f"{workflow.name}:{name} installs on its own"
+                if step.get("uses") == SETUP_ACTION:
+                    users.add(f"{workflow.stem}:{name}")
+    expected = {"ci:checks", "deploy:gate", "experiment:experiment", "monitor:monitor", "retrain:retrain"}
+    if configuration[1].get("mlflow_tracking") == "server":
+        expected.add("deploy:register")
+    assert users == expected
 
 
 def test_template_repository_workflows() -> None:

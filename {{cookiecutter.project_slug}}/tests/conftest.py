@@ -1,4 +1,7 @@
-"""Shared fixtures: the project's own params, small synthetic tables and a scratch project folder."""
+"""Shared fixtures: the project's own params, small synthetic tables and a scratch project folder.
+
+Functions the tests import are in helpers.py (test modules import neither conftest nor each other).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +10,11 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+from helpers import PROJECT_ROOT, make_frame
 
 
 @pytest.fixture(scope="session")
@@ -24,27 +26,6 @@ def base_params() -> dict[str, Any]:
 @pytest.fixture
 def params_dict(base_params: dict[str, Any]) -> dict[str, Any]:
     return copy.deepcopy(base_params)
-
-
-def make_frame(problem_type: str, rows: int = 240, seed: int = 0) -> pd.DataFrame:
-    """Numeric and categorical features with a learnable target; a few missing values."""
-    rng = np.random.default_rng(seed)
-    size = rng.normal(size=rows)
-    noise = rng.normal(size=rows)
-    colour = rng.choice(["red", "green", "blue"], size=rows)
-    signal = 2 * size + (colour == "red") * 1.5 + 0.3 * noise
-    frame = pd.DataFrame(
-        {
-            "size": size,
-            "weight": rng.normal(loc=5, size=rows),
-            "colour": colour,
-            "target": (signal > np.median(signal)).astype(int)
-            if problem_type == "classification"
-            else signal,
-        }
-    )
-    frame.loc[frame.index[:5], "weight"] = np.nan
-    return frame
 
 
 @pytest.fixture

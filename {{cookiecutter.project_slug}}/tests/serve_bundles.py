@@ -10,10 +10,10 @@ import joblib
 import pandas as pd
 from fastapi.testclient import TestClient
 
-import conftest
+from helpers import PROJECT_ROOT, make_frame
 from {{ cookiecutter.package_name }}.config import Paths
 from {{ cookiecutter.package_name }}.contracts import TrainingRun, write_json_contract
-from {{ cookiecutter.package_name }}.pipeline.estimators import make_estimator
+from {{ cookiecutter.package_name }}.estimators import make_estimator
 from {{ cookiecutter.package_name }}.pipeline.evaluate import build_metadata, evaluate_model
 from {{ cookiecutter.package_name }}.pipeline.features import infer_feature_schema
 from {{ cookiecutter.package_name }}.pipeline.lineage import file_md5, git_commit, git_dirty
@@ -31,7 +31,7 @@ BUNDLES: dict[str, tuple[str, str, dict[str, Any], bool]] = {
 
 def training_frame(problem_type: str, missing_categories: bool) -> pd.DataFrame:
     """make_frame's table (numeric `size`, nullable numeric `weight`, categorical `colour`)."""
-    frame = conftest.make_frame(problem_type)
+    frame = make_frame(problem_type)
     if missing_categories:
         frame.loc[frame.index[10:14], "colour"] = None
     return frame
@@ -56,7 +56,7 @@ def build_bundle(root: Path, name: str) -> Path:
         git_commit=git_commit(root),
         git_dirty=git_dirty(root),
         data_hash=file_md5(data),
-        params_hash=file_md5(conftest.PROJECT_ROOT / "params.yaml"),
+        params_hash=file_md5(PROJECT_ROOT / "params.yaml"),
         trained_at="2026-01-01T00:00:00+00:00",
         feature_schema=schema,
     )

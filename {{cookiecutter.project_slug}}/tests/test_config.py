@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from conftest import PROJECT_ROOT
+from helpers import PROJECT_ROOT
 from {{ cookiecutter.package_name }}.config import ParamsError, load_params, parse_params
 
 

@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import PROJECT_ROOT
+from helpers import PROJECT_ROOT
 
 ImportChain = tuple[str, ...]
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from {{ cookiecutter.package_name }}.pipeline.metrics import classification_metrics, higher_is_better, regression_metrics
+from {{ cookiecutter.package_name }}.metric_rules import higher_is_better
+from {{ cookiecutter.package_name }}.pipeline.metrics import classification_metrics, regression_metrics
 
 
 def test_classification_metrics_binary_and_multiclass() -> None:

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from {{ cookiecutter.package_name }}.config import DriftThresholds
 from {{ cookiecutter.package_name }}.contracts import ModelMetadata
 from {{ cookiecutter.package_name }}.monitor.decay import compare_metrics, current_classification_metrics, evaluate_decay
 from {{ cookiecutter.package_name }}.monitor.errors import IncompatibleDataError, MissingColumnError
-from {{ cookiecutter.package_name }}.monitor.thresholds import DriftThresholds
 from {{ cookiecutter.package_name }}.pipeline.metrics import classification_metrics
 
 FEATURES = ({"name": "x", "kind": "numeric"},)

@@ -113,3 +113,39 @@ def test_benjamini_hochberg():
     assert adj[1] == pytest.approx(0.04 * 4 / 3)
     assert adj[3] is None
     assert adj[4] == pytest.approx(0.5)
+
+
+def step_up_adjusted(p_values: list[float]) -> list[float]:
+    """The hand-written Benjamini-Hochberg the monitor used before scipy's, kept to compare with."""
+    p = np.array(p_values, dtype=np.float64)
+    m = len(p)
+    order = np.argsort(p, kind="stable")
+    ranked = p[order] * m / np.arange(1, m + 1)
+    adjusted = np.empty(m)
+    adjusted[order] = np.clip(np.minimum.accumulate(ranked[::-1])[::-1], 0.0, 1.0)
+    return adjusted.tolist()
+
+
+@pytest.mark.parametrize(
+    "p_values",
+    [
+        [0.01, 0.04, 0.03, 0.5],
+        [0.02, 0.02, 0.02, 0.9, 0.02],  # ties
+        [0.0, 0.0, 1.0, 1.0, 0.049, 0.051],  # ties at both ends
+        [0.3],
+        [0.001 * k for k in range(1, 40)] + [0.01] * 5,
+        np.random.default_rng(3).random(200).round(3).tolist(),  # many ties
+    ],
+)
+def test_benjamini_hochberg_matches_the_step_up_it_replaced(p_values):
+    # scipy multiplies p * (m / rank), the old code (p * m) / rank: equal to the last bit or two.
+    assert benjamini_hochberg(p_values) == pytest.approx(step_up_adjusted(p_values), rel=1e-15, abs=0)
+
+
+def test_benjamini_hochberg_skips_missing_and_non_finite():
+    adjusted = benjamini_hochberg([0.01, None, math.nan, 0.04, math.inf, 0.03])
+    assert adjusted[1] is None and adjusted[2] is None and adjusted[4] is None
+    expected = step_up_adjusted([0.01, 0.04, 0.03])
+    assert [adjusted[0], adjusted[3], adjusted[5]] == pytest.approx(expected, rel=1e-15, abs=0)
+    assert benjamini_hochberg([None, math.nan]) == [None, None]
+    assert benjamini_hochberg([]) == []

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from {{ cookiecutter.package_name }}.pipeline.estimators import make_estimator
+from {{ cookiecutter.package_name }}.estimators import make_estimator
 from {{ cookiecutter.package_name }}.pipeline.features import infer_feature_schema
 from {{ cookiecutter.package_name }}.pipeline.train import train_pipeline
 from {{ cookiecutter.package_name }}.pipeline.validate import validate_table
-from test_validate import data_params
+from pipeline_params import data_params
 
 
 def test_schema_and_pipeline_handle_numeric_and_categorical(frame: pd.DataFrame, problem_type: str) -> None:

@@ -1,19 +1,12 @@
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }}.config import DataParams
 from {{ cookiecutter.package_name }}.pipeline.data import DataError
 from {{ cookiecutter.package_name }}.pipeline.validate import validate_table
-
-
-def data_params(**changes: Any) -> DataParams:
-    values = {"sample_dataset": "iris", "path": "data/table.csv", "target": "target", "min_rows": 50}
-    return DataParams(**(values | changes))
+from pipeline_params import data_params
 
 
 def test_valid_table_is_typed(frame: pd.DataFrame, problem_type: str) -> None:

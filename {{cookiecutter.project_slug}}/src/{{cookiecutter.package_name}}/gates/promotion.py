@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..config import Paths, PromotionParams, load_params
 from ..contracts import ContractFileMissingError, ModelMetadata, read_metadata
-from ..pipeline.metrics import higher_is_better
+from ..metric_rules import Tolerance, compare_to_reference, higher_is_better
 
 BLOCKED_EXIT_CODE = 1
 
@@ -92,21 +92,21 @@ def decide(
             if recorded.get(name) is None:
                 notes.append(f"The production model recorded no {name}: not compared.")
                 continue
-            value, tolerance = metrics.get(name), promotion.tolerance
-            if higher_is_better(name):
-                rule, limit = (
-                    f">= production {recorded[name]:.6g} - {tolerance:g}",
-                    recorded[name] - tolerance,
-                )
-                passed = value is not None and value >= limit
-            else:
-                rule, limit = (
-                    f"<= production {recorded[name]:.6g} + {tolerance:g}",
-                    recorded[name] + tolerance,
-                )
-                passed = value is not None and value <= limit
-            checks.append(Check(name, rule, value, passed))
+            checks.append(_production_check(name, metrics.get(name), recorded[name], promotion.tolerance))
     return Decision(all(c.passed for c in checks), tuple(checks), tuple(notes))
+
+
+def _production_check(name: str, value: float | None, production: float, tolerance: float) -> Check:
+    """Not worse than production by more than the tolerance; a missing or NaN value fails."""
+    if higher_is_better(name):
+        rule = f">= production {production:.6g} - {tolerance:g}"
+    else:
+        rule = f"<= production {production:.6g} + {tolerance:g}"
+    passed = (
+        value is not None
+        and compare_to_reference(name, value, production, Tolerance(absolute=tolerance)).acceptable
+    )
+    return Check(name, rule, value, passed)
 
 
 def read_candidate(path: Path) -> ModelMetadata:

@@ -25,7 +25,7 @@ import pandas as pd
 
 from ..config import GateParams, Paths, load_params
 from ..contracts import read_training_run
-from ..pipeline.metrics import higher_is_better
+from ..metric_rules import Tolerance, compare_to_reference, higher_is_better
 from ..pipeline.plots import PLOT_SPECS, PlotSpec, render
 from .charts import metric_change_chart, plot_section
 
@@ -83,13 +83,13 @@ def check_gate(rows: Sequence[MetricRow], gate: GateParams) -> GateResult:
         return GateResult(
             True, name, tolerance, f"no `{name}` on the base yet (first run): nothing to compare"
         )
-    worse_by = -(row.delta or 0.0) if higher_is_better(name) else (row.delta or 0.0)
-    direction = "higher" if higher_is_better(name) else "lower"
+    comparison = compare_to_reference(name, row.current, row.base, Tolerance(absolute=tolerance))
+    direction = "higher" if comparison.higher_is_better else "lower"
     summary = (
-        f"`{name}` {row.base:.4f} → {row.current:.4f} ({row.delta:+.4f}; {direction} is better, "
+        f"`{name}` {row.base:.4f} → {row.current:.4f} ({comparison.delta:+.4f}; {direction} is better, "
         f"tolerance {tolerance:g})"
     )
-    if worse_by > tolerance:
+    if comparison.worse:
         return GateResult(
             False, name, tolerance, f"{summary}: worse than the base by more than the tolerance"
         )

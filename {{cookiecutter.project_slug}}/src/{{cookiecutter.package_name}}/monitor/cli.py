@@ -16,7 +16,7 @@ from typing import Any, TextIO
 import joblib
 import pandas as pd
 
-from ..config import Paths, load_params
+from ..config import DriftThresholds, Paths, ThresholdsError, load_params
 from ..contracts import ContractError, ContractFileMissingError, ModelMetadata, read_metadata
 from .columns import require_columns
 from .decay import DecayResult, evaluate_decay
@@ -25,7 +25,6 @@ from .errors import IncompatibleDataError, MonitorDataError, SourceNotFoundError
 from .profile import PREDICTION, load_profile
 from .report import build_summary, to_html, to_json, to_markdown
 from .sources import load_current, read_file, resolve_paths
-from .thresholds import DriftThresholds
 
 EXIT_OK, EXIT_ALERT, EXIT_ERROR = 0, 1, 2
 
@@ -83,7 +82,7 @@ def run_monitor(
     """
     err = stderr or sys.stderr
     try:
-        thr = _as_thresholds(thresholds)
+        verdict_thresholds = _as_thresholds(thresholds)
         meta = load_metadata(metadata_path)
         profile = load_profile(profile_path)
         meta_names = meta.feature_schema.names()
@@ -97,10 +96,10 @@ def run_monitor(
         require_columns(current, meta_names)
         if model_path is not None and profile.prediction is not None:
             current = add_model_predictions(current, model_path, meta_names)
-        drift = detect_drift(profile, current, thr)
+        drift = detect_drift(profile, current, verdict_thresholds)
         decay: DecayResult | None = None
         if labels is not None:
-            decay = evaluate_decay(current, _load_labels(labels), meta, thr)
+            decay = evaluate_decay(current, _load_labels(labels), meta, verdict_thresholds)
         summary = build_summary(
             drift,
             decay,
@@ -114,7 +113,7 @@ def run_monitor(
         (out / "summary.json").write_text(to_json(summary), encoding="utf-8")
         (out / "summary.md").write_text(to_markdown(summary, drift), encoding="utf-8")
         (out / "report.html").write_text(to_html(summary, drift), encoding="utf-8")
-    except (MonitorDataError, OSError) as exc:
+    except (MonitorDataError, ThresholdsError, OSError) as exc:
         print(f"monitor: error: {exc}", file=err)
         return EXIT_ERROR
     status = summary["status"]

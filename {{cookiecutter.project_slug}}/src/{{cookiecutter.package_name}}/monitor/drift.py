@@ -21,6 +21,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from ..config import DriftThresholds
 from .columns import category_counts, numeric_values, require_columns
 from .errors import EmptyDataError, IncompatibleDataError
 from .profile import PREDICTION, CategoricalProfile, ColumnProfile, NumericProfile, ReferenceProfile
@@ -33,7 +34,6 @@ from .stats import (
     psi,
     two_proportion_ztest,
 )
-from .thresholds import DriftThresholds
 
 Verdict = Literal["drift", "no_drift", "insufficient_data"]
 PLOT_BINS = 30
@@ -72,9 +72,9 @@ class ColumnDrift:
     plot: dict[str, Any] | None = None  # reference-vs-current distribution, for the HTML report
 
     def to_dict(self) -> dict[str, Any]:
-        d = {k: getattr(self, k) for k in _JSON_KEYS}
-        d["new_categories"] = list(self.new_categories)[:50]
-        return d
+        data = {key: getattr(self, key) for key in _JSON_KEYS}
+        data["new_categories"] = list(self.new_categories)[:50]
+        return data
 
 
 _JSON_KEYS = (
@@ -122,8 +122,8 @@ class DriftResult:
 
     @property
     def drifted(self) -> list[ColumnDrift]:
-        cols = self.features + ([self.prediction] if self.prediction else [])
-        return [c for c in cols if c.verdict == "drift"]
+        columns = self.features + ([self.prediction] if self.prediction else [])
+        return [column for column in columns if column.verdict == "drift"]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -135,199 +135,233 @@ class DriftResult:
             "n_evaluated": self.n_evaluated,
             "n_drifted": self.n_drifted,
             "share_drifted": self.share_drifted,
-            "drifted_features": [c.name for c in self.features if c.verdict == "drift"],
+            "drifted_features": [column.name for column in self.features if column.verdict == "drift"],
             "critical_drifted": list(self.critical_drifted),
-            "features": [c.to_dict() for c in self.features],
+            "features": [column.to_dict() for column in self.features],
             "prediction": self.prediction.to_dict() if self.prediction else None,
         }
 
 
-def _finite(v: float | None, default: float | None = None) -> float | None:
-    if v is None:
+def _finite(value: float | None, default: float | None = None) -> float | None:
+    if value is None:
         return default
-    v = float(v)
-    return v if math.isfinite(v) else default
+    value = float(value)
+    return value if math.isfinite(value) else default
 
 
 # ----------------------------------------------------------------------------- numeric
 
 
-def _numeric_plot(ref: NumericProfile, cur_sorted: np.ndarray) -> dict[str, Any] | None:
-    n1, n2 = ref.n, cur_sorted.size
-    if n1 == 0 and n2 == 0:
+def _numeric_plot(reference: NumericProfile, current_sorted: np.ndarray) -> dict[str, Any] | None:
+    n_reference, n_current = reference.n, current_sorted.size
+    if n_reference == 0 and n_current == 0:
         return None
-    lo_hi: list[float] = []
-    if n1:
-        q = np.searchsorted(ref.cum, [0.005 * n1, 0.995 * n1], side="left")
-        lo_hi += [float(ref.x[min(q[0], ref.x.size - 1)]), float(ref.x[min(q[1], ref.x.size - 1)])]
-    if n2:
-        lo_hi += [float(cur_sorted[int(0.005 * (n2 - 1))]), float(cur_sorted[int(0.995 * (n2 - 1))])]
-    lo_hi = [v for v in lo_hi if math.isfinite(v)]
-    if not lo_hi:
+    bounds: list[float] = []
+    if n_reference:
+        quantiles = np.searchsorted(reference.cum, [0.005 * n_reference, 0.995 * n_reference], side="left")
+        last = reference.x.size - 1
+        bounds += [float(reference.x[min(quantiles[0], last)]), float(reference.x[min(quantiles[1], last)])]
+    if n_current:
+        bounds += [
+            float(current_sorted[int(0.005 * (n_current - 1))]),
+            float(current_sorted[int(0.995 * (n_current - 1))]),
+        ]
+    bounds = [bound for bound in bounds if math.isfinite(bound)]
+    if not bounds:
         return None
-    lo, hi = min(lo_hi), max(lo_hi)
-    if hi <= lo:
-        lo, hi = lo - 0.5, hi + 0.5
-    edges = np.linspace(lo, hi, PLOT_BINS + 1)
+    low, high = min(bounds), max(bounds)
+    if high <= low:
+        low, high = low - 0.5, high + 0.5
+    edges = np.linspace(low, high, PLOT_BINS + 1)
 
-    def ref_props() -> list[float]:
-        if n1 == 0:
+    def reference_shares() -> list[float]:
+        if n_reference == 0:
             return [0.0] * PLOT_BINS
-        i = np.searchsorted(ref.x, edges, side="right") - 1
-        f = np.where(i >= 0, ref.cum[np.clip(i, 0, None)], 0) / n1
-        f[0] = 0.0 if i[0] < 0 else f[0]
-        return np.diff(f).clip(0).tolist()
+        positions = np.searchsorted(reference.x, edges, side="right") - 1
+        cdf = np.where(positions >= 0, reference.cum[np.clip(positions, 0, None)], 0) / n_reference
+        cdf[0] = 0.0 if positions[0] < 0 else cdf[0]
+        return np.diff(cdf).clip(0).tolist()
 
-    def cur_props() -> list[float]:
-        if n2 == 0:
+    def current_shares() -> list[float]:
+        if n_current == 0:
             return [0.0] * PLOT_BINS
-        f = np.searchsorted(cur_sorted, edges, side="right") / n2
-        return np.diff(f).clip(0).tolist()
+        cdf = np.searchsorted(current_sorted, edges, side="right") / n_current
+        return np.diff(cdf).clip(0).tolist()
 
-    return {"type": "histogram", "edges": edges.tolist(), "reference": ref_props(), "current": cur_props()}
+    return {
+        "type": "histogram",
+        "edges": edges.tolist(),
+        "reference": reference_shares(),
+        "current": current_shares(),
+    }
 
 
-def test_numeric(ref: NumericProfile, values: np.ndarray, thr: DriftThresholds) -> ColumnDrift:
+def test_numeric(reference: NumericProfile, values: np.ndarray, thresholds: DriftThresholds) -> ColumnDrift:
     """Unadjusted numeric tests for float64 ``values`` (NaN = missing)."""
     missing = np.isnan(values)
-    cur = np.sort(values[~missing]) if missing.any() else np.sort(values)
-    res = ColumnDrift(
-        name=ref.name,
+    current = np.sort(values[~missing]) if missing.any() else np.sort(values)
+    result = ColumnDrift(
+        name=reference.name,
         kind="numeric",
-        n_reference=ref.n,
-        n_current=int(cur.size),
+        n_reference=reference.n,
+        n_current=int(current.size),
         n_current_total=int(values.size),
     )
-    _missing_test(res, ref.n_missing, ref.n_total, int(missing.sum()), int(values.size))
-    res.plot = _numeric_plot(ref, cur)
-    if cur.size < thr.min_samples or ref.n < thr.min_samples:
-        return res
-    d, p, le = ks_test(ref.x, ref.cum, ref.n, ref.exact, cur)
-    res.test, res.statistic, res.p_value = "ks", _finite(d, 0.0), _finite(p, 1.0)
-    le_edges = le[np.searchsorted(ref.x, ref.psi_edges)] if ref.psi_edges.size else np.zeros(0, np.int64)
-    cur_props = bin_counts_from_le(le_edges, cur.size) / cur.size
-    res.psi = _finite(psi(ref.psi_ref_props, cur_props), 0.0)
-    return res
+    _missing_test(result, reference.n_missing, reference.n_total, int(missing.sum()), int(values.size))
+    result.plot = _numeric_plot(reference, current)
+    if current.size < thresholds.min_samples or reference.n < thresholds.min_samples:
+        return result
+    distance, p_value, le = ks_test(reference.x, reference.cum, reference.n, reference.exact, current)
+    result.test, result.statistic, result.p_value = "ks", _finite(distance, 0.0), _finite(p_value, 1.0)
+    if reference.psi_edges.size:
+        le_at_edges = le[np.searchsorted(reference.x, reference.psi_edges)]
+    else:
+        le_at_edges = np.zeros(0, np.int64)
+    current_shares = bin_counts_from_le(le_at_edges, current.size) / current.size
+    result.psi = _finite(psi(reference.psi_ref_props, current_shares), 0.0)
+    return result
 
 
 # ----------------------------------------------------------------------------- categorical
 
 
-def _categorical_plot(cats: list[str], rc: np.ndarray, cc: np.ndarray) -> dict[str, Any] | None:
-    if not cats:
+def _categorical_plot(
+    categories: list[str], reference_counts: np.ndarray, current_counts: np.ndarray
+) -> dict[str, Any] | None:
+    if not categories:
         return None
-    rp = rc / rc.sum() if rc.sum() else rc.astype(float)
-    cp = cc / cc.sum() if cc.sum() else cc.astype(float)
-    order = np.argsort(-np.maximum(rp, cp), kind="stable")
+    reference_total, current_total = reference_counts.sum(), current_counts.sum()
+    reference = reference_counts / reference_total if reference_total else reference_counts.astype(float)
+    current = current_counts / current_total if current_total else current_counts.astype(float)
+    order = np.argsort(-np.maximum(reference, current), kind="stable")
     top = order[:PLOT_MAX_CATEGORIES]
-    labels = [cats[i] for i in top]
-    r, c = rp[top].tolist(), cp[top].tolist()
+    labels = [categories[i] for i in top]
+    reference_shares, current_shares = reference[top].tolist(), current[top].tolist()
     if len(order) > PLOT_MAX_CATEGORIES:
         rest = order[PLOT_MAX_CATEGORIES:]
         labels.append(f"(other {len(rest)})")
-        r.append(float(rp[rest].sum()))
-        c.append(float(cp[rest].sum()))
-    return {"type": "bars", "categories": labels, "reference": r, "current": c}
+        reference_shares.append(float(reference[rest].sum()))
+        current_shares.append(float(current[rest].sum()))
+    return {"type": "bars", "categories": labels, "reference": reference_shares, "current": current_shares}
 
 
-def test_categorical(ref: CategoricalProfile, series: pd.Series, thr: DriftThresholds) -> ColumnDrift:
-    cats, counts, n_missing = category_counts(series)
-    n_cur = int(counts.sum())
-    res = ColumnDrift(
-        name=ref.name,
+def test_categorical(
+    reference: CategoricalProfile, series: pd.Series, thresholds: DriftThresholds
+) -> ColumnDrift:
+    categories, counts, n_missing = category_counts(series)
+    n_current = int(counts.sum())
+    result = ColumnDrift(
+        name=reference.name,
         kind="categorical",
-        n_reference=ref.n,
-        n_current=n_cur,
+        n_reference=reference.n,
+        n_current=n_current,
         n_current_total=len(series),
     )
-    _missing_test(res, ref.n_missing, ref.n_total, n_missing, len(series))
-    index = {c: i for i, c in enumerate(ref.categories)}
-    union = list(ref.categories)
-    cur_counts = np.zeros(len(union), dtype=np.int64)
+    _missing_test(result, reference.n_missing, reference.n_total, n_missing, len(series))
+    position = {category: i for i, category in enumerate(reference.categories)}
+    union = list(reference.categories)
+    current_counts = np.zeros(len(union), dtype=np.int64)
     new: list[tuple[str, int]] = []
-    for c, k in zip(cats, counts.tolist(), strict=False):
-        i = index.get(c)
+    for category, count in zip(categories, counts.tolist(), strict=False):
+        i = position.get(category)
         if i is None:
-            new.append((c, k))
+            new.append((category, count))
         else:
-            cur_counts[i] = k
+            current_counts[i] = count
     if new:
-        union += [c for c, _ in new]
-        cur_counts = np.concatenate([cur_counts, np.array([k for _, k in new], dtype=np.int64)])
-    ref_counts = np.concatenate([ref.counts.astype(np.int64), np.zeros(len(new), dtype=np.int64)])
-    res.new_categories = [c for c, _ in new]
-    res.new_category_share = (sum(k for _, k in new) / n_cur) if n_cur else 0.0
-    res.plot = _categorical_plot(union, ref_counts, cur_counts)
-    if n_cur < thr.min_samples or ref.n < thr.min_samples:
-        return res
-    table, n_merged = merge_rare(ref_counts, cur_counts, thr.rare_category_min_expected)
-    chi2, p, dof, v = chi2_2xk(table)
-    res.test, res.statistic, res.p_value = "chi2", _finite(chi2, 0.0), _finite(p, 1.0)
-    res.cramers_v, res.dof, res.merged_categories = _finite(v, 0.0), dof, n_merged
+        union += [category for category, _ in new]
+        new_counts = np.array([count for _, count in new], dtype=np.int64)
+        current_counts = np.concatenate([current_counts, new_counts])
+    reference_counts = np.concatenate([reference.counts.astype(np.int64), np.zeros(len(new), dtype=np.int64)])
+    result.new_categories = [category for category, _ in new]
+    result.new_category_share = (sum(count for _, count in new) / n_current) if n_current else 0.0
+    result.plot = _categorical_plot(union, reference_counts, current_counts)
+    if n_current < thresholds.min_samples or reference.n < thresholds.min_samples:
+        return result
+    table, n_merged = merge_rare(reference_counts, current_counts, thresholds.rare_category_min_expected)
+    chi2, p_value, dof, cramers_v = chi2_2xk(table)
+    result.test, result.statistic, result.p_value = "chi2", _finite(chi2, 0.0), _finite(p_value, 1.0)
+    result.cramers_v, result.dof, result.merged_categories = _finite(cramers_v, 0.0), dof, n_merged
     if table.shape[1] >= 1:
-        res.psi = _finite(psi(table[0] / table[0].sum(), table[1] / table[1].sum()), 0.0)
+        result.psi = _finite(psi(table[0] / table[0].sum(), table[1] / table[1].sum()), 0.0)
     else:
-        res.psi = 0.0
-    return res
+        result.psi = 0.0
+    return result
 
 
 # ----------------------------------------------------------------------------- shared
 
 
 def _missing_test(
-    res: ColumnDrift, ref_missing: int, ref_total: int, cur_missing: int, cur_total: int
+    result: ColumnDrift,
+    reference_missing: int,
+    reference_total: int,
+    current_missing: int,
+    current_total: int,
 ) -> None:
-    res.missing_rate_reference = ref_missing / ref_total if ref_total else 0.0
-    res.missing_rate_current = cur_missing / cur_total if cur_total else 0.0
-    _, p = two_proportion_ztest(ref_missing, ref_total, cur_missing, cur_total)
-    res.missing_p_value = _finite(p, 1.0)
+    result.missing_rate_reference = reference_missing / reference_total if reference_total else 0.0
+    result.missing_rate_current = current_missing / current_total if current_total else 0.0
+    _, p_value = two_proportion_ztest(reference_missing, reference_total, current_missing, current_total)
+    result.missing_p_value = _finite(p_value, 1.0)
 
 
-def test_column(ref: ColumnProfile, series: pd.Series, thr: DriftThresholds) -> ColumnDrift:
-    if isinstance(ref, NumericProfile):
-        return test_numeric(ref, numeric_values(series, ref.name), thr)
-    return test_categorical(ref, series, thr)
+def test_column(reference: ColumnProfile, series: pd.Series, thresholds: DriftThresholds) -> ColumnDrift:
+    if isinstance(reference, NumericProfile):
+        return test_numeric(reference, numeric_values(series, reference.name), thresholds)
+    return test_categorical(reference, series, thresholds)
 
 
-def effect_reasons(c: ColumnDrift, thr: DriftThresholds) -> list[str]:
+def effect_reasons(column: ColumnDrift, thresholds: DriftThresholds) -> list[str]:
     """The effect sizes of a significant column that pass their thresholds."""
     reasons: list[str] = []
-    if c.kind == "numeric" and (c.statistic or 0.0) >= thr.ks_threshold:
-        reasons.append(f"ks {c.statistic:.3f} >= {thr.ks_threshold}")
-    if c.kind == "categorical" and (c.cramers_v or 0.0) >= thr.cramers_v_threshold:
-        reasons.append(f"cramers_v {c.cramers_v:.3f} >= {thr.cramers_v_threshold}")
-    if (c.psi or 0.0) >= thr.psi_threshold:
-        reasons.append(f"psi {c.psi:.3f} >= {thr.psi_threshold}")
-    if c.kind == "categorical" and (c.new_category_share or 0.0) >= thr.new_category_share_threshold:
+    if column.kind == "numeric" and (column.statistic or 0.0) >= thresholds.ks_threshold:
+        reasons.append(f"ks {column.statistic:.3f} >= {thresholds.ks_threshold}")
+    if column.kind == "categorical" and (column.cramers_v or 0.0) >= thresholds.cramers_v_threshold:
+        reasons.append(f"cramers_v {column.cramers_v:.3f} >= {thresholds.cramers_v_threshold}")
+    if (column.psi or 0.0) >= thresholds.psi_threshold:
+        reasons.append(f"psi {column.psi:.3f} >= {thresholds.psi_threshold}")
+    new_share = column.new_category_share or 0.0
+    if column.kind == "categorical" and new_share >= thresholds.new_category_share_threshold:
         reasons.append(
-            f"new categories {c.new_category_share:.3f} of rows >= {thr.new_category_share_threshold}"
+            f"new categories {column.new_category_share:.3f} of rows >= "
+            f"{thresholds.new_category_share_threshold}"
         )
     return reasons
 
 
-def apply_verdicts(cols: list[ColumnDrift], thr: DriftThresholds) -> None:
+def apply_verdicts(columns: list[ColumnDrift], thresholds: DriftThresholds) -> None:
     """BH-adjust p-values across columns (distribution family, missing-rate family) and decide."""
-    adj = benjamini_hochberg([c.p_value for c in cols])
-    madj = benjamini_hochberg([c.missing_p_value for c in cols])
-    for c, pa, ma in zip(cols, adj, madj, strict=True):
-        c.p_value_adj, c.missing_p_value_adj = pa, ma
-        reasons = effect_reasons(c, thr) if pa is not None and pa < thr.alpha else []
-        c.distribution_drift = bool(reasons)
-        delta = c.missing_rate_current - c.missing_rate_reference
-        if ma is not None and ma < thr.alpha and abs(delta) >= thr.missing_rate_threshold:
-            c.missing_drift = True
-            reasons.append(f"missing rate {c.missing_rate_reference:.3f} -> {c.missing_rate_current:.3f}")
-        c.reasons = reasons
-        if c.n_current_total < thr.min_samples:
-            c.verdict, c.reasons = "insufficient_data", [f"fewer than {thr.min_samples} current rows"]
-            c.distribution_drift = c.missing_drift = False
-        elif c.distribution_drift or c.missing_drift:
-            c.verdict = "drift"
-        elif c.p_value is None:
-            c.verdict = "insufficient_data"
-            c.reasons = [f"fewer than {thr.min_samples} non-missing values"]
+    adjusted = benjamini_hochberg([column.p_value for column in columns])
+    missing_adjusted = benjamini_hochberg([column.missing_p_value for column in columns])
+    for column, p_adjusted, missing_p_adjusted in zip(columns, adjusted, missing_adjusted, strict=True):
+        column.p_value_adj, column.missing_p_value_adj = p_adjusted, missing_p_adjusted
+        significant = p_adjusted is not None and p_adjusted < thresholds.alpha
+        reasons = effect_reasons(column, thresholds) if significant else []
+        column.distribution_drift = bool(reasons)
+        change = column.missing_rate_current - column.missing_rate_reference
+        if (
+            missing_p_adjusted is not None
+            and missing_p_adjusted < thresholds.alpha
+            and abs(change) >= thresholds.missing_rate_threshold
+        ):
+            column.missing_drift = True
+            reasons.append(
+                f"missing rate {column.missing_rate_reference:.3f} -> {column.missing_rate_current:.3f}"
+            )
+        column.reasons = reasons
+        if column.n_current_total < thresholds.min_samples:
+            column.verdict, column.reasons = (
+                "insufficient_data",
+                [f"fewer than {thresholds.min_samples} current rows"],
+            )
+            column.distribution_drift = column.missing_drift = False
+        elif column.distribution_drift or column.missing_drift:
+            column.verdict = "drift"
+        elif column.p_value is None:
+            column.verdict = "insufficient_data"
+            column.reasons = [f"fewer than {thresholds.min_samples} non-missing values"]
         else:
-            c.verdict = "no_drift"
+            column.verdict = "no_drift"
 
 
 def detect_drift(
@@ -345,36 +379,40 @@ def detect_drift(
 
     Raises ``EmptyDataError`` for no rows and ``MissingColumnError`` naming an absent schema column.
     """
-    thr = thresholds or DriftThresholds()
+    thresholds = thresholds or DriftThresholds()
     if not isinstance(current, pd.DataFrame):
         raise IncompatibleDataError(f"current data must be a pandas DataFrame, got {type(current).__name__}")
     if len(current) == 0:
         raise EmptyDataError("current data has no rows")
     names = profile.schema.names()
     require_columns(current, names)
-    unknown = sorted(set(thr.critical_features) - set(names))
+    unknown = sorted(set(thresholds.critical_features) - set(names))
     if unknown:
         raise IncompatibleDataError(f"critical feature(s) not in the schema: {', '.join(unknown)}")
+
+    def test_feature(name: str) -> ColumnDrift:
+        return test_column(profile.columns[name], current[name], thresholds)
+
     n_workers = workers if workers is not None else min(4, os.cpu_count() or 1)
     if n_workers > 1 and len(names) > 1:
         with ThreadPoolExecutor(max_workers=n_workers) as pool:
-            feats = list(pool.map(lambda n: test_column(profile.columns[n], current[n], thr), names))
+            features = list(pool.map(test_feature, names))
     else:
-        feats = [test_column(profile.columns[n], current[n], thr) for n in names]
-    for f in feats:
-        f.critical = f.name in thr.critical_features
-    pred: ColumnDrift | None = None
+        features = [test_feature(name) for name in names]
+    for feature in features:
+        feature.critical = feature.name in thresholds.critical_features
+    prediction: ColumnDrift | None = None
     if profile.prediction is not None and prediction_column in current.columns:
-        pred = test_column(profile.prediction, current[prediction_column], thr)
-        pred.name, pred.role = PREDICTION, "prediction"
-    apply_verdicts(feats + ([pred] if pred else []), thr)
+        prediction = test_column(profile.prediction, current[prediction_column], thresholds)
+        prediction.name, prediction.role = PREDICTION, "prediction"
+    apply_verdicts(features + ([prediction] if prediction else []), thresholds)
 
-    evaluated = [f for f in feats if f.verdict != "insufficient_data"]
-    drifted = [f for f in evaluated if f.verdict == "drift"]
+    evaluated = [feature for feature in features if feature.verdict != "insufficient_data"]
+    drifted = [feature for feature in evaluated if feature.verdict == "drift"]
     share = len(drifted) / len(evaluated) if evaluated else 0.0
-    critical = [f.name for f in drifted if f.critical]
-    dataset_drift = bool(evaluated) and (share >= thr.share_threshold or bool(critical))
-    prediction_drift = pred is not None and pred.verdict == "drift"
+    critical = [feature.name for feature in drifted if feature.critical]
+    dataset_drift = bool(evaluated) and (share >= thresholds.share_threshold or bool(critical))
+    prediction_drift = prediction is not None and prediction.verdict == "drift"
     if dataset_drift or prediction_drift:
         status = "drift"
     elif not evaluated:
@@ -384,9 +422,9 @@ def detect_drift(
     else:
         status = "ok"
     return DriftResult(
-        features=feats,
-        prediction=pred,
-        thresholds=thr,
+        features=features,
+        prediction=prediction,
+        thresholds=thresholds,
         n_current_rows=len(current),
         n_evaluated=len(evaluated),
         n_drifted=len(drifted),

@@ -9,7 +9,7 @@ from ..errors import UserError
 
 
 class MonitorDataError(UserError):
-    """Base class: the monitor cannot run on the given data, profile, metadata or thresholds."""
+    """Base class: the monitor cannot run on the given data, profile or metadata."""
 
 
 class EmptyDataError(MonitorDataError):

@@ -98,44 +98,44 @@ def profile_numeric(
     """Profile one numeric column given float64 values (NaN = missing)."""
     values = np.asarray(values, dtype=np.float64)
     missing = np.isnan(values)
-    s = np.sort(values[~missing])
-    n = int(s.size)
-    x, cum, exact = ecdf_summary(s, max_exact, sketch_size)
-    if n:
-        pos = np.ceil(np.arange(1, psi_bins) / psi_bins * n).astype(np.int64) - 1
-        edges = np.unique(s[np.clip(pos, 0, n - 1)])
-        edges = edges[edges < s[-1]]  # an edge at the max would leave an empty last bin
+    present = np.sort(values[~missing])
+    n_present = int(present.size)
+    points, cumulative, exact = ecdf_summary(present, max_exact, sketch_size)
+    if n_present:
+        positions = np.ceil(np.arange(1, psi_bins) / psi_bins * n_present).astype(np.int64) - 1
+        edges = np.unique(present[np.clip(positions, 0, n_present - 1)])
+        edges = edges[edges < present[-1]]  # an edge at the max would leave an empty last bin
         if not exact:
-            x, cum = add_points(x, cum, s, edges)
-        le = cum[np.searchsorted(x, edges)]
-        props = bin_counts_from_le(le, n) / n
-        mean, std = float(s.mean()), float(s.std())
+            points, cumulative = add_points(points, cumulative, present, edges)
+        at_or_below_edges = cumulative[np.searchsorted(points, edges)]
+        proportions = bin_counts_from_le(at_or_below_edges, n_present) / n_present
+        mean, std = float(present.mean()), float(present.std())
     else:
-        edges, props, mean, std = np.zeros(0), np.ones(1), None, None
+        edges, proportions, mean, std = np.zeros(0), np.ones(1), None, None
     return NumericProfile(
         name=name,
         n_total=int(values.size),
         n_missing=int(missing.sum()),
         exact=exact,
-        x=x,
-        cum=cum,
+        x=points,
+        cum=cumulative,
         psi_edges=edges,
-        psi_ref_props=np.asarray(props, dtype=np.float64),
+        psi_ref_props=np.asarray(proportions, dtype=np.float64),
         mean=mean,
         std=std,
     )
 
 
 def profile_categorical(name: str, series: pd.Series) -> CategoricalProfile:
-    cats, counts, n_missing = category_counts(series)
+    categories, counts, n_missing = category_counts(series)
     return CategoricalProfile(
-        name=name, n_total=len(series), n_missing=n_missing, categories=cats, counts=counts
+        name=name, n_total=len(series), n_missing=n_missing, categories=categories, counts=counts
     )
 
 
-def profile_column(name: str, kind: str, series: pd.Series, **kw: Any) -> ColumnProfile:
+def profile_column(name: str, kind: str, series: pd.Series, **numeric_options: Any) -> ColumnProfile:
     if kind == "numeric":
-        return profile_numeric(name, numeric_values(series, name), **kw)
+        return profile_numeric(name, numeric_values(series, name), **numeric_options)
     return profile_categorical(name, series)
 
 
@@ -155,25 +155,26 @@ def build_profile(
     if len(reference) == 0:
         raise EmptyDataError("reference data has no rows")
     require_columns(reference, schema.names(), "reference data")
-    kw = dict(max_exact=max_exact, sketch_size=sketch_size, psi_bins=psi_bins)
-    cols: dict[str, ColumnProfile] = {}
+    numeric_options = dict(max_exact=max_exact, sketch_size=sketch_size, psi_bins=psi_bins)
+    columns: dict[str, ColumnProfile] = {}
     for spec in schema.features:
-        cols[spec.name] = profile_column(
-            spec.name, spec.kind, reference[spec.name], **(kw if spec.kind == "numeric" else {})
+        columns[spec.name] = profile_column(
+            spec.name, spec.kind, reference[spec.name], **(numeric_options if spec.kind == "numeric" else {})
         )
-    pred: ColumnProfile | None = None
+    prediction: ColumnProfile | None = None
     if reference_predictions is not None:
-        ps = pd.Series(
+        predictions = pd.Series(
             np.asarray(reference_predictions)
             if not isinstance(reference_predictions, pd.Series)
             else reference_predictions.to_numpy()
         )
         kind = "categorical" if schema.problem_type == "classification" else "numeric"
-        pred = profile_column(PREDICTION, kind, ps, **(kw if kind == "numeric" else {}))
+        options = numeric_options if kind == "numeric" else {}
+        prediction = profile_column(PREDICTION, kind, predictions, **options)
     return ReferenceProfile(
         schema=schema,
-        columns=cols,
-        prediction=pred,
+        columns=columns,
+        prediction=prediction,
         n_rows=len(reference),
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         params={"max_exact": max_exact, "sketch_size": sketch_size, "psi_bins": psi_bins},
@@ -183,73 +184,74 @@ def build_profile(
 # ----------------------------------------------------------------------------- persistence
 
 
-def _col_meta(c: ColumnProfile, key: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    if isinstance(c, NumericProfile):
-        arrays[f"{key}.x"] = c.x
-        arrays[f"{key}.cum"] = c.cum
-        arrays[f"{key}.psi_edges"] = c.psi_edges
-        arrays[f"{key}.psi_ref_props"] = c.psi_ref_props
+def _column_entry(column: ColumnProfile, key: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """The column's JSON entry; its arrays go into `arrays` under `key`."""
+    if isinstance(column, NumericProfile):
+        arrays[f"{key}.x"] = column.x
+        arrays[f"{key}.cum"] = column.cum
+        arrays[f"{key}.psi_edges"] = column.psi_edges
+        arrays[f"{key}.psi_ref_props"] = column.psi_ref_props
         return {
-            "name": c.name,
+            "name": column.name,
             "kind": "numeric",
             "key": key,
-            "n_total": c.n_total,
-            "n_missing": c.n_missing,
-            "exact": c.exact,
-            "mean": c.mean,
-            "std": c.std,
+            "n_total": column.n_total,
+            "n_missing": column.n_missing,
+            "exact": column.exact,
+            "mean": column.mean,
+            "std": column.std,
         }
-    arrays[f"{key}.counts"] = c.counts
+    arrays[f"{key}.counts"] = column.counts
     return {
-        "name": c.name,
+        "name": column.name,
         "kind": "categorical",
         "key": key,
-        "n_total": c.n_total,
-        "n_missing": c.n_missing,
-        "categories": c.categories,
+        "n_total": column.n_total,
+        "n_missing": column.n_missing,
+        "categories": column.categories,
     }
 
 
-def _col_from_meta(m: Mapping[str, Any], arrays: Any) -> ColumnProfile:
-    k = m["key"]
-    if m["kind"] == "numeric":
+def _column_from_entry(entry: Mapping[str, Any], arrays: Any) -> ColumnProfile:
+    key = entry["key"]
+    if entry["kind"] == "numeric":
         return NumericProfile(
-            name=m["name"],
-            n_total=int(m["n_total"]),
-            n_missing=int(m["n_missing"]),
-            exact=bool(m["exact"]),
-            x=arrays[f"{k}.x"],
-            cum=arrays[f"{k}.cum"],
-            psi_edges=arrays[f"{k}.psi_edges"],
-            psi_ref_props=arrays[f"{k}.psi_ref_props"],
-            mean=m.get("mean"),
-            std=m.get("std"),
+            name=entry["name"],
+            n_total=int(entry["n_total"]),
+            n_missing=int(entry["n_missing"]),
+            exact=bool(entry["exact"]),
+            x=arrays[f"{key}.x"],
+            cum=arrays[f"{key}.cum"],
+            psi_edges=arrays[f"{key}.psi_edges"],
+            psi_ref_props=arrays[f"{key}.psi_ref_props"],
+            mean=entry.get("mean"),
+            std=entry.get("std"),
         )
     return CategoricalProfile(
-        name=m["name"],
-        n_total=int(m["n_total"]),
-        n_missing=int(m["n_missing"]),
-        categories=list(m["categories"]),
-        counts=arrays[f"{k}.counts"],
+        name=entry["name"],
+        n_total=int(entry["n_total"]),
+        n_missing=int(entry["n_missing"]),
+        categories=list(entry["categories"]),
+        counts=arrays[f"{key}.counts"],
     )
 
 
 def save_profile(profile: ReferenceProfile, path: str | os.PathLike[str]) -> str:
     """Write the profile as one compressed .npz (suffix added by numpy if missing). Returns the path."""
     arrays: dict[str, np.ndarray] = {}
-    cols = [_col_meta(c, f"c{i}", arrays) for i, c in enumerate(profile.columns.values())]
-    pred = _col_meta(profile.prediction, "pred", arrays) if profile.prediction is not None else None
-    meta = {
+    columns = [_column_entry(column, f"c{i}", arrays) for i, column in enumerate(profile.columns.values())]
+    prediction = _column_entry(profile.prediction, "pred", arrays) if profile.prediction is not None else None
+    document = {
         "format": FORMAT_NAME,
         "format_version": profile.format_version,
         "created_at": profile.created_at,
         "n_rows": profile.n_rows,
         "params": profile.params,
         "schema": profile.schema.model_dump(mode="json"),
-        "columns": cols,
-        "prediction": pred,
+        "columns": columns,
+        "prediction": prediction,
     }
-    arrays["__meta__"] = np.array(json.dumps(meta))
+    arrays["__meta__"] = np.array(json.dumps(document))
     path = os.fspath(path)
     if not path.endswith(".npz"):
         path += ".npz"
@@ -263,33 +265,33 @@ def load_profile(path: str | os.PathLike[str]) -> ReferenceProfile:
     if not Path(path).is_file():
         raise ProfileFormatError(f"reference profile not found: {path}")
     try:
-        with np.load(path, allow_pickle=False) as z:
-            meta = json.loads(str(z["__meta__"]))
-            arrays = {k: z[k] for k in z.files if k != "__meta__"}
-    except (OSError, ValueError, KeyError) as exc:
-        raise ProfileFormatError(f"cannot read reference profile {path}: {exc}") from exc
-    if meta.get("format") != FORMAT_NAME:
+        with np.load(path, allow_pickle=False) as archive:
+            document = json.loads(str(archive["__meta__"]))
+            arrays = {name: archive[name] for name in archive.files if name != "__meta__"}
+    except (OSError, ValueError, KeyError) as error:
+        raise ProfileFormatError(f"cannot read reference profile {path}: {error}") from error
+    if document.get("format") != FORMAT_NAME:
         raise ProfileFormatError(f"{path} is not a {FORMAT_NAME} file")
-    if meta.get("format_version") != FORMAT_VERSION:
+    if document.get("format_version") != FORMAT_VERSION:
         raise ProfileFormatError(
-            f"{path}: unsupported profile format_version {meta.get('format_version')!r} "
+            f"{path}: unsupported profile format_version {document.get('format_version')!r} "
             f"(expected {FORMAT_VERSION})"
         )
     try:
-        schema = FeatureSchema.model_validate(meta["schema"])
-    except ValidationError as exc:
-        problems = describe_errors(exc, FeatureSchema)
+        schema = FeatureSchema.model_validate(document["schema"])
+    except ValidationError as error:
+        problems = describe_errors(error, FeatureSchema)
         raise ProfileFormatError(f"{path}: invalid feature schema: {problems}") from None
-    cols = {m["name"]: _col_from_meta(m, arrays) for m in meta["columns"]}
-    pred = _col_from_meta(meta["prediction"], arrays) if meta.get("prediction") else None
+    columns = {entry["name"]: _column_from_entry(entry, arrays) for entry in document["columns"]}
+    prediction = _column_from_entry(document["prediction"], arrays) if document.get("prediction") else None
     return ReferenceProfile(
         schema=schema,
-        columns=cols,
-        prediction=pred,
-        n_rows=int(meta["n_rows"]),
-        created_at=meta.get("created_at", ""),
-        params=meta.get("params", {}),
-        format_version=int(meta["format_version"]),
+        columns=columns,
+        prediction=prediction,
+        n_rows=int(document["n_rows"]),
+        created_at=document.get("created_at", ""),
+        params=document.get("params", {}),
+        format_version=int(document["format_version"]),
     )
 
 

@@ -16,8 +16,8 @@ from .drift import ColumnDrift, DriftResult
 
 SUMMARY_FORMAT = "drift-monitor-summary"
 SUMMARY_VERSION = 1
-REF_COLOR = "#4c72b0"
-CUR_COLOR = "#dd8452"
+REFERENCE_COLOR = "#4c72b0"
+CURRENT_COLOR = "#dd8452"
 
 
 def overall_status(drift: DriftResult, decay: DecayResult | None) -> str:
@@ -58,26 +58,26 @@ def to_json(summary: Mapping[str, Any]) -> str:
 # ----------------------------------------------------------------------------- formatting
 
 
-def fmt(v: Any, digits: int = 3) -> str:
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+def format_value(value: Any, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "-"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if not isinstance(v, float):
-        return str(v)
-    if v != 0 and abs(v) < 10 ** (-digits):
-        return f"{v:.2e}"
-    return f"{v:.{digits}f}"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if not isinstance(value, float):
+        return str(value)
+    if value != 0 and abs(value) < 10 ** (-digits):
+        return f"{value:.2e}"
+    return f"{value:.{digits}f}"
 
 
-def _effect(c: ColumnDrift) -> str:
-    if c.test == "ks":
-        return f"KS D={fmt(c.statistic)}"
-    if c.test == "chi2":
-        s = f"V={fmt(c.cramers_v)}"
-        if c.new_category_share:
-            s += f", new={fmt(c.new_category_share)}"
-        return s
+def _effect(column: ColumnDrift) -> str:
+    if column.test == "ks":
+        return f"KS D={format_value(column.statistic)}"
+    if column.test == "chi2":
+        effect = f"V={format_value(column.cramers_v)}"
+        if column.new_category_share:
+            effect += f", new={format_value(column.new_category_share)}"
+        return effect
     return "-"
 
 
@@ -85,24 +85,30 @@ def _columns(drift: DriftResult) -> list[ColumnDrift]:
     return drift.features + ([drift.prediction] if drift.prediction else [])
 
 
+def _display_name(column: ColumnDrift) -> str:
+    role = " (prediction)" if column.role == "prediction" else ""
+    return column.name + role + (" ★" if column.critical else "")
+
+
 def _headline(summary: Mapping[str, Any]) -> list[str]:
-    d = summary["drift"]
+    drift = summary["drift"]
+    prediction_drift = format_value(drift["prediction_drift"]) if drift["prediction"] else "not evaluated"
     lines = [
         f"Status: {summary['status'].upper()}",
-        f"Dataset drift: {fmt(d['dataset_drift'])} ({d['n_drifted']} of {d['n_evaluated']} evaluated "
-        f"features drifted, share {fmt(d['share_drifted'])}, "
-        f"threshold {fmt(summary['thresholds']['share_threshold'])})",
-        f"Prediction drift: {fmt(d['prediction_drift']) if d['prediction'] else 'not evaluated'}",
+        f"Dataset drift: {format_value(drift['dataset_drift'])} ({drift['n_drifted']} of "
+        f"{drift['n_evaluated']} evaluated features drifted, share {format_value(drift['share_drifted'])}, "
+        f"threshold {format_value(summary['thresholds']['share_threshold'])})",
+        f"Prediction drift: {prediction_drift}",
     ]
-    if d["critical_drifted"]:
-        lines.append("Critical features drifted: " + ", ".join(d["critical_drifted"]))
-    dec = summary.get("decay")
-    if dec is None:
+    if drift["critical_drifted"]:
+        lines.append("Critical features drifted: " + ", ".join(drift["critical_drifted"]))
+    decay = summary.get("decay")
+    if decay is None:
         lines.append("Performance decay: not evaluated (no labels)")
     else:
         lines.append(
-            f"Performance decay: {dec['status']} ({dec['n_labeled']} labelled rows"
-            + (f"; decayed: {', '.join(dec['decayed_metrics'])}" if dec["decayed_metrics"] else "")
+            f"Performance decay: {decay['status']} ({decay['n_labeled']} labelled rows"
+            + (f"; decayed: {', '.join(decay['decayed_metrics'])}" if decay["decayed_metrics"] else "")
             + ")"
         )
     return lines
@@ -111,71 +117,66 @@ def _headline(summary: Mapping[str, Any]) -> list[str]:
 # ----------------------------------------------------------------------------- markdown
 
 
-def _md_cell(s: str) -> str:
-    return s.replace("|", "\\|").replace("\n", " ")
+def _markdown_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def to_markdown(summary: Mapping[str, Any], drift: DriftResult) -> str:
-    out = ["# Drift monitoring report", ""]
-    meta = [
+    lines = ["# Drift monitoring report", ""]
+    about = [
         f"model version `{summary.get('model_version')}`",
         f"generated {summary.get('generated_at')}",
         f"{drift.n_current_rows} current rows",
     ]
-    out += ["**" + line + "**  " if i == 0 else line + "  " for i, line in enumerate(_headline(summary))]
-    out += [
+    lines += ["**" + line + "**  " if i == 0 else line + "  " for i, line in enumerate(_headline(summary))]
+    lines += [
         "",
-        "_" + ", ".join(meta) + "_",
+        "_" + ", ".join(about) + "_",
         "",
         "## Features",
         "",
         "| feature | kind | test | statistic | p-value (BH) | PSI | effect | missing ref → cur | verdict |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for c in _columns(drift):
-        name = c.name + (" (prediction)" if c.role == "prediction" else "") + (" ★" if c.critical else "")
-        out.append(
-            "| "
-            + " | ".join(
-                _md_cell(x)
-                for x in [
-                    name,
-                    c.kind,
-                    c.test or "-",
-                    fmt(c.statistic),
-                    fmt(c.p_value_adj),
-                    fmt(c.psi),
-                    _effect(c),
-                    f"{fmt(c.missing_rate_reference)} → {fmt(c.missing_rate_current)}",
-                    ("**DRIFT**" if c.verdict == "drift" else c.verdict),
-                ]
-            )
-            + " |"
-        )
-    drifted = [c for c in _columns(drift) if c.verdict == "drift"]
+    for column in _columns(drift):
+        cells = [
+            _display_name(column),
+            column.kind,
+            column.test or "-",
+            format_value(column.statistic),
+            format_value(column.p_value_adj),
+            format_value(column.psi),
+            _effect(column),
+            f"{format_value(column.missing_rate_reference)} → {format_value(column.missing_rate_current)}",
+            ("**DRIFT**" if column.verdict == "drift" else column.verdict),
+        ]
+        lines.append("| " + " | ".join(_markdown_cell(cell) for cell in cells) + " |")
+    drifted = [column for column in _columns(drift) if column.verdict == "drift"]
     if drifted:
-        out += ["", "### Why", ""] + [f"- `{c.name}`: {'; '.join(c.reasons)}" for c in drifted]
-    dec = summary.get("decay")
-    if dec is not None:
-        out += [
+        lines += ["", "### Why", ""]
+        lines += [f"- `{column.name}`: {'; '.join(column.reasons)}" for column in drifted]
+    decay = summary.get("decay")
+    if decay is not None:
+        lines += [
             "",
             "## Performance",
             "",
-            f"{dec['status']} on {dec['n_labeled']} labelled rows. {dec['message']}".strip(),
+            f"{decay['status']} on {decay['n_labeled']} labelled rows. {decay['message']}".strip(),
             "",
         ]
-        if dec["metrics"]:
-            out += [
+        if decay["metrics"]:
+            lines += [
                 "| metric | training | current | delta | tolerance | decayed |",
                 "|---|---|---|---|---|---|",
             ]
-            for m in dec["metrics"]:
-                out.append(
-                    f"| {m['name']} {'↑' if m['higher_is_better'] else '↓'} | {fmt(m['training'])} | "
-                    f"{fmt(m['current'])} | {fmt(m['delta'])} | {fmt(m['tolerance'])} | "
-                    f"{'**yes**' if m['decayed'] else 'no'} |"
+            for metric in decay["metrics"]:
+                lines.append(
+                    f"| {metric['name']} {'↑' if metric['higher_is_better'] else '↓'} | "
+                    f"{format_value(metric['training'])} | {format_value(metric['current'])} | "
+                    f"{format_value(metric['delta'])} | {format_value(metric['tolerance'])} | "
+                    f"{'**yes**' if metric['decayed'] else 'no'} |"
                 )
-    return "\n".join(out) + "\n"
+    return "\n".join(lines) + "\n"
 
 
 # ----------------------------------------------------------------------------- SVG plots
@@ -192,79 +193,96 @@ def _svg_frame(width: int, height: int, body: list[str], title: str) -> str:
 
 def _legend(x: int, y: int) -> list[str]:
     return [
-        f'<rect x="{x}" y="{y}" width="10" height="10" fill="{REF_COLOR}" fill-opacity="0.55"/>',
+        f'<rect x="{x}" y="{y}" width="10" height="10" fill="{REFERENCE_COLOR}" fill-opacity="0.55"/>',
         f'<text x="{x + 14}" y="{y + 9}" class="lg">reference</text>',
-        f'<rect x="{x + 90}" y="{y}" width="10" height="10" fill="{CUR_COLOR}" fill-opacity="0.55"/>',
+        f'<rect x="{x + 90}" y="{y}" width="10" height="10" fill="{CURRENT_COLOR}" fill-opacity="0.55"/>',
         f'<text x="{x + 104}" y="{y + 9}" class="lg">current</text>',
     ]
 
 
 def svg_histogram(
     edges: Sequence[float],
-    ref: Sequence[float],
-    cur: Sequence[float],
+    reference: Sequence[float],
+    current: Sequence[float],
     title: str,
     width: int = 520,
     height: int = 220,
 ) -> str:
     """Overlaid reference/current histograms (proportions) as inline SVG."""
-    ml, mr, mt, mb = 40, 10, 24, 30
-    pw, ph = width - ml - mr, height - mt - mb
-    top = max(max(ref, default=0), max(cur, default=0)) or 1.0
-    k = len(ref)
-    bw = pw / max(k, 1)
-    body = [f'<rect x="{ml}" y="{mt}" width="{pw}" height="{ph}" fill="#fff" stroke="#ccc"/>']
-    for series, color in ((ref, REF_COLOR), (cur, CUR_COLOR)):
-        for i, v in enumerate(series):
-            h = ph * v / top
+    left, right, top, bottom = 40, 10, 24, 30
+    plot_width, plot_height = width - left - right, height - top - bottom
+    largest = max(max(reference, default=0), max(current, default=0)) or 1.0
+    bar_width = plot_width / max(len(reference), 1)
+    body = [
+        f'<rect x="{left}" y="{top}" width="{plot_width}" height="{plot_height}" fill="#fff" stroke="#ccc"/>'
+    ]
+    for series, color in ((reference, REFERENCE_COLOR), (current, CURRENT_COLOR)):
+        for i, share in enumerate(series):
+            bar_height = plot_height * share / largest
             body.append(
-                f'<rect x="{ml + i * bw:.2f}" y="{mt + ph - h:.2f}" width="{max(bw - 0.5, 0.5):.2f}" '
-                f'height="{h:.2f}" fill="{color}" fill-opacity="0.55"/>'
+                f'<rect x="{left + i * bar_width:.2f}" y="{top + plot_height - bar_height:.2f}" '
+                f'width="{max(bar_width - 0.5, 0.5):.2f}" height="{bar_height:.2f}" fill="{color}" '
+                'fill-opacity="0.55"/>'
             )
-    for frac in (0.0, 0.5, 1.0):
-        xv = edges[0] + frac * (edges[-1] - edges[0])
+    for fraction in (0.0, 0.5, 1.0):
+        tick = edges[0] + fraction * (edges[-1] - edges[0])
         body.append(
-            f'<text x="{ml + frac * pw:.1f}" y="{height - 10}" text-anchor="middle" class="ax">'
-            f"{fmt(float(xv), 2)}</text>"
+            f'<text x="{left + fraction * plot_width:.1f}" y="{height - 10}" text-anchor="middle" class="ax">'
+            f"{format_value(float(tick), 2)}</text>"
         )
-    body.append(f'<text x="{ml - 4}" y="{mt + 8}" text-anchor="end" class="ax">{fmt(float(top), 2)}</text>')
-    body.append(f'<text x="{ml - 4}" y="{mt + ph}" text-anchor="end" class="ax">0</text>')
-    body += _legend(ml + pw - 190, 6)
+    body.append(
+        f'<text x="{left - 4}" y="{top + 8}" text-anchor="end" class="ax">'
+        f"{format_value(float(largest), 2)}</text>"
+    )
+    body.append(f'<text x="{left - 4}" y="{top + plot_height}" text-anchor="end" class="ax">0</text>')
+    body += _legend(left + plot_width - 190, 6)
     return _svg_frame(width, height, body, title)
 
 
 def svg_bars(
-    categories: Sequence[str], ref: Sequence[float], cur: Sequence[float], title: str, width: int = 520
+    categories: Sequence[str],
+    reference: Sequence[float],
+    current: Sequence[float],
+    title: str,
+    width: int = 520,
 ) -> str:
     """Horizontal paired bars (reference vs current proportion) per category."""
-    row, ml, mr, mt = 22, 150, 60, 24
-    height = mt + row * len(categories) + 10
-    pw = width - ml - mr
-    top = max(max(ref, default=0), max(cur, default=0)) or 1.0
+    row_height, left, right, top = 22, 150, 60, 24
+    height = top + row_height * len(categories) + 10
+    plot_width = width - left - right
+    largest = max(max(reference, default=0), max(current, default=0)) or 1.0
     body: list[str] = []
-    for i, (c, r, v) in enumerate(zip(categories, ref, cur, strict=False)):
-        y = mt + i * row
-        label = c if len(c) <= 22 else c[:21] + "…"
+    rows = zip(categories, reference, current, strict=False)
+    for i, (category, reference_share, current_share) in enumerate(rows):
+        y = top + i * row_height
+        label = category if len(category) <= 22 else category[:21] + "…"
         body.append(
-            f'<text x="{ml - 6}" y="{y + 14}" text-anchor="end" class="ax">{html.escape(label)}</text>'
+            f'<text x="{left - 6}" y="{y + 14}" text-anchor="end" class="ax">{html.escape(label)}</text>'
         )
-        body.append(f'<rect x="{ml}" y="{y + 2}" width="{pw * r / top:.2f}" height="8" fill="{REF_COLOR}"/>')
-        body.append(f'<rect x="{ml}" y="{y + 11}" width="{pw * v / top:.2f}" height="8" fill="{CUR_COLOR}"/>')
         body.append(
-            f'<text x="{ml + pw * max(r, v) / top + 4:.2f}" y="{y + 14}" class="ax">'
-            f"{fmt(r, 2)} / {fmt(v, 2)}</text>"
+            f'<rect x="{left}" y="{y + 2}" width="{plot_width * reference_share / largest:.2f}" height="8" '
+            f'fill="{REFERENCE_COLOR}"/>'
         )
-    body += _legend(ml, 6)
+        body.append(
+            f'<rect x="{left}" y="{y + 11}" width="{plot_width * current_share / largest:.2f}" height="8" '
+            f'fill="{CURRENT_COLOR}"/>'
+        )
+        label_x = left + plot_width * max(reference_share, current_share) / largest + 4
+        body.append(
+            f'<text x="{label_x:.2f}" y="{y + 14}" class="ax">'
+            f"{format_value(reference_share, 2)} / {format_value(current_share, 2)}</text>"
+        )
+    body += _legend(left, 6)
     return _svg_frame(width, height, body, title)
 
 
-def plot_svg(c: ColumnDrift) -> str | None:
-    p = c.plot
-    if not p:
+def plot_svg(column: ColumnDrift) -> str | None:
+    plot = column.plot
+    if not plot:
         return None
-    if p["type"] == "histogram":
-        return svg_histogram(p["edges"], p["reference"], p["current"], c.name)
-    return svg_bars(p["categories"], p["reference"], p["current"], c.name)
+    if plot["type"] == "histogram":
+        return svg_histogram(plot["edges"], plot["reference"], plot["current"], column.name)
+    return svg_bars(plot["categories"], plot["reference"], plot["current"], column.name)
 
 
 # ----------------------------------------------------------------------------- HTML
@@ -284,8 +302,8 @@ td.v{font-weight:600;text-align:center} td.v.drift{color:#fff} td.v.no_drift{col
 """
 
 
-def _esc(v: Any) -> str:
-    return html.escape(str(v))
+def _escape(value: Any) -> str:
+    return html.escape(str(value))
 
 
 def to_html(summary: Mapping[str, Any], drift: DriftResult) -> str:
@@ -297,56 +315,58 @@ def to_html(summary: Mapping[str, Any], drift: DriftResult) -> str:
         "<title>Drift monitoring report</title>",
         f"<style>{_CSS}</style></head><body>",
         "<h1>Drift monitoring report</h1>",
-        f'<p><span class="status {_esc(status)}">{_esc(status.upper())}</span></p><ul>',
+        f'<p><span class="status {_escape(status)}">{_escape(status.upper())}</span></p><ul>',
     ]
-    parts += [f"<li>{_esc(line)}</li>" for line in head[1:]]
+    parts += [f"<li>{_escape(line)}</li>" for line in head[1:]]
     parts.append(
-        f'</ul><p class="muted">model version {_esc(summary.get("model_version"))} · generated '
-        f"{_esc(summary.get('generated_at'))} · {drift.n_current_rows} current rows · reference profile "
-        f"{_esc(summary.get('profile_created_at'))}</p>"
+        f'</ul><p class="muted">model version {_escape(summary.get("model_version"))} · generated '
+        f"{_escape(summary.get('generated_at'))} · {drift.n_current_rows} current rows · reference profile "
+        f"{_escape(summary.get('profile_created_at'))}</p>"
     )
     parts += [
         "<h2>Features</h2><table><tr><th>feature</th><th>kind</th><th>test</th><th>statistic</th>"
         "<th>p-value (BH)</th><th>PSI</th><th>effect</th><th>missing ref → cur</th><th>verdict</th>"
         "<th>reasons</th></tr>"
     ]
-    for c in _columns(drift):
-        name = c.name + (" (prediction)" if c.role == "prediction" else "") + (" ★" if c.critical else "")
+    for column in _columns(drift):
         parts.append(
-            f"<tr><td>{_esc(name)}</td><td>{c.kind}</td><td>{c.test or '-'}</td><td>{fmt(c.statistic)}</td>"
-            f"<td>{fmt(c.p_value_adj)}</td><td>{fmt(c.psi)}</td><td>{_esc(_effect(c))}</td>"
-            f"<td>{fmt(c.missing_rate_reference)} → {fmt(c.missing_rate_current)}</td>"
-            f'<td class="v {c.verdict}">{c.verdict}</td>'
-            f'<td style="text-align:left">{_esc("; ".join(c.reasons))}</td></tr>'
+            f"<tr><td>{_escape(_display_name(column))}</td><td>{column.kind}</td>"
+            f"<td>{column.test or '-'}</td><td>{format_value(column.statistic)}</td>"
+            f"<td>{format_value(column.p_value_adj)}</td><td>{format_value(column.psi)}</td>"
+            f"<td>{_escape(_effect(column))}</td><td>{format_value(column.missing_rate_reference)} → "
+            f"{format_value(column.missing_rate_current)}</td>"
+            f'<td class="v {column.verdict}">{column.verdict}</td>'
+            f'<td style="text-align:left">{_escape("; ".join(column.reasons))}</td></tr>'
         )
     parts.append("</table>")
-    drifted = [c for c in _columns(drift) if c.verdict == "drift"]
+    drifted = [column for column in _columns(drift) if column.verdict == "drift"]
     if drifted:
         parts.append('<h2>Drifted features: reference vs current</h2><div class="plots">')
-        for c in drifted:
-            svg = plot_svg(c)
+        for column in drifted:
+            svg = plot_svg(column)
             parts.append(
-                f'<div class="plot"><h3>{_esc(c.name)}</h3>'
+                f'<div class="plot"><h3>{_escape(column.name)}</h3>'
                 + (svg if svg else '<p class="muted">no non-missing values to plot</p>')
-                + f'<p class="muted">{_esc("; ".join(c.reasons))}</p></div>'
+                + f'<p class="muted">{_escape("; ".join(column.reasons))}</p></div>'
             )
         parts.append("</div>")
-    dec = summary.get("decay")
-    if dec is not None:
+    decay = summary.get("decay")
+    if decay is not None:
         parts.append(
-            f"<h2>Performance</h2><p>{_esc(dec['status'])} on {dec['n_labeled']} labelled rows. "
-            f"{_esc(dec['message'])}</p>"
+            f"<h2>Performance</h2><p>{_escape(decay['status'])} on {decay['n_labeled']} labelled rows. "
+            f"{_escape(decay['message'])}</p>"
         )
-        if dec["metrics"]:
+        if decay["metrics"]:
             parts.append(
                 "<table><tr><th>metric</th><th>training</th><th>current</th><th>delta</th>"
                 "<th>tolerance</th><th>decayed</th></tr>"
             )
-            for m in dec["metrics"]:
+            for metric in decay["metrics"]:
                 parts.append(
-                    f"<tr><td>{_esc(m['name'])} {'↑' if m['higher_is_better'] else '↓'}</td>"
-                    f"<td>{fmt(m['training'])}</td><td>{fmt(m['current'])}</td><td>{fmt(m['delta'])}</td>"
-                    f"<td>{fmt(m['tolerance'])}</td><td>{'yes' if m['decayed'] else 'no'}</td></tr>"
+                    f"<tr><td>{_escape(metric['name'])} {'↑' if metric['higher_is_better'] else '↓'}</td>"
+                    f"<td>{format_value(metric['training'])}</td><td>{format_value(metric['current'])}</td>"
+                    f"<td>{format_value(metric['delta'])}</td><td>{format_value(metric['tolerance'])}</td>"
+                    f"<td>{'yes' if metric['decayed'] else 'no'}</td></tr>"
                 )
             parts.append("</table>")
     parts.append("</body></html>")

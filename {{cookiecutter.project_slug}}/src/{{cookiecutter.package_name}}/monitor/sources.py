@@ -41,48 +41,59 @@ def _fsspec() -> Any:
     return fsspec
 
 
-def _suffix_ok(p: str) -> bool:
-    return p.lower().endswith(JSONL_SUFFIXES + TABLE_SUFFIXES)
+def _has_data_suffix(path: str) -> bool:
+    return path.lower().endswith(JSONL_SUFFIXES + TABLE_SUFFIXES)
+
+
+def _is_glob(text: str) -> bool:
+    return any(character in text for character in "*?[")
 
 
 def _glob_files(pattern: str) -> list[str]:
     parts = Path(pattern).parts
-    first = next(i for i, part in enumerate(parts) if any(ch in part for ch in "*?["))
+    first = next(i for i, part in enumerate(parts) if _is_glob(part))
     base = Path(*parts[:first]) if first else Path()
-    return sorted(str(p) for p in base.glob(str(Path(*parts[first:]))) if p.is_file())
+    return sorted(str(path) for path in base.glob(str(Path(*parts[first:]))) if path.is_file())
 
 
 def resolve_paths(source: str | os.PathLike[str]) -> list[str]:
     """Expand a file / directory / glob / URL to a sorted list of data files."""
-    src = os.fspath(source)
-    if src.startswith("file://"):
-        src = src[len("file://") :]
-    if _is_url(src):
-        fsspec = _fsspec()
-        if fsspec is None:
-            raise IncompatibleDataError(f"{src}: reading URLs needs the optional package fsspec")
-        fs, root = fsspec.core.url_to_fs(src)
-        protocol = src.split("://", 1)[0]
-        if any(ch in root for ch in "*?["):
-            found = fs.glob(root)
-        elif fs.isdir(root):
-            found = [p for p in fs.find(root)]
-        elif fs.exists(root):
-            found = [root]
-        else:
-            found = []
-        files = sorted(f"{protocol}://{p}" if "://" not in p else p for p in found if _suffix_ok(p))
-    elif any(ch in src for ch in "*?["):
-        files = _glob_files(src)
-    elif Path(src).is_dir():
-        files = sorted(str(p) for p in Path(src).rglob("*") if p.is_file() and _suffix_ok(p.name))
-    elif Path(src).is_file():
-        files = [src]
+    location = os.fspath(source).removeprefix("file://")
+    if _is_url(location):
+        files = _remote_files(location)
+    elif _is_glob(location):
+        files = _glob_files(location)
+    elif Path(location).is_dir():
+        files = sorted(
+            str(path) for path in Path(location).rglob("*") if path.is_file() and _has_data_suffix(path.name)
+        )
+    elif Path(location).is_file():
+        files = [location]
     else:
-        raise SourceNotFoundError(f"current data source not found: {src}")
+        raise SourceNotFoundError(f"current data source not found: {location}")
     if not files:
-        raise SourceNotFoundError(f"no data files (jsonl/csv/parquet) found at {src}")
+        raise SourceNotFoundError(f"no data files (jsonl/csv/parquet) found at {location}")
     return files
+
+
+def _remote_files(url: str) -> list[str]:
+    """The data files at a URL (a file, a folder or a glob), through fsspec."""
+    fsspec = _fsspec()
+    if fsspec is None:
+        raise IncompatibleDataError(f"{url}: reading URLs needs the optional package fsspec")
+    filesystem, root = fsspec.core.url_to_fs(url)
+    protocol = url.split("://", 1)[0]
+    if _is_glob(root):
+        found = filesystem.glob(root)
+    elif filesystem.isdir(root):
+        found = list(filesystem.find(root))
+    elif filesystem.exists(root):
+        found = [root]
+    else:
+        found = []
+    return sorted(
+        path if "://" in path else f"{protocol}://{path}" for path in found if _has_data_suffix(path)
+    )
 
 
 def _open(path: str, mode: str = "rb") -> IO[Any]:
@@ -97,69 +108,69 @@ def _open(path: str, mode: str = "rb") -> IO[Any]:
 
 def parse_prediction_log_lines(lines: Iterable[bytes | str], where: str = "<log>") -> pd.DataFrame:
     """Flatten prediction-log lines into a DataFrame; a line that is not a PredictionRecord is an error."""
-    meta: dict[str, list[Any]] = {k: [] for k in LOG_FIELDS}
-    feats: list[dict[str, Any]] = []
-    probas: list[dict[str, Any] | None] = []
-    for i, line in enumerate(lines, 1):
+    log_values: dict[str, list[Any]] = {name: [] for name in LOG_FIELDS}
+    features: list[dict[str, Any]] = []
+    probabilities: list[dict[str, Any] | None] = []
+    for line_number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            record = parse_prediction_line(line, f"{where}:{i}")
-        except ContractError as exc:
-            raise IncompatibleDataError(str(exc)) from None
-        for k in LOG_FIELDS:
-            meta[k].append(getattr(record, k))
-        feats.append(record.features)
-        probas.append(record.probabilities)
-    if not feats:
+            record = parse_prediction_line(line, f"{where}:{line_number}")
+        except ContractError as error:
+            raise IncompatibleDataError(str(error)) from None
+        for name in LOG_FIELDS:
+            log_values[name].append(getattr(record, name))
+        features.append(record.features)
+        probabilities.append(record.probabilities)
+    if not features:
         return pd.DataFrame()
-    df = pd.DataFrame.from_records(feats)
-    for k in LOG_FIELDS:
-        if k in df.columns:
-            raise IncompatibleDataError(f"{where}: feature name {k!r} clashes with a log field")
-        df[k] = meta[k]
-    if any(p for p in probas):
-        pdf = pd.DataFrame.from_records([p or {} for p in probas])
-        pdf.columns = [f"{PROBA_PREFIX}{c}" for c in pdf.columns]
-        df = pd.concat([df, pdf], axis=1)
-    return df
+    frame = pd.DataFrame.from_records(features)
+    for name in LOG_FIELDS:
+        if name in frame.columns:
+            raise IncompatibleDataError(f"{where}: feature name {name!r} clashes with a log field")
+        frame[name] = log_values[name]
+    if any(probabilities):
+        by_class = pd.DataFrame.from_records([row or {} for row in probabilities])
+        by_class.columns = [f"{PROBA_PREFIX}{label}" for label in by_class.columns]
+        frame = pd.concat([frame, by_class], axis=1)
+    return frame
 
 
 def read_file(path: str) -> pd.DataFrame:
-    low = path.lower()
+    name = path.lower()
     try:
-        if low.endswith(JSONL_SUFFIXES):
-            with _open(path, "rb") as fh:
-                return parse_prediction_log_lines(fh, where=path)
-        if low.endswith((".parquet", ".pq")):
-            with _open(path, "rb") as fh:
-                return pd.read_parquet(io.BytesIO(fh.read()) if _is_url(path) else path)
-        if low.endswith((".csv", ".csv.gz")):
-            with _open(path, "rb") as fh:
-                return pd.read_csv(fh)
+        if name.endswith(JSONL_SUFFIXES):
+            with _open(path, "rb") as stream:
+                return parse_prediction_log_lines(stream, where=path)
+        if name.endswith((".parquet", ".pq")):
+            with _open(path, "rb") as stream:
+                return pd.read_parquet(io.BytesIO(stream.read()) if _is_url(path) else path)
+        if name.endswith((".csv", ".csv.gz")):
+            with _open(path, "rb") as stream:
+                return pd.read_csv(stream)
     except (IncompatibleDataError, EmptyDataError):
         raise
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
-    except ImportError as exc:
-        raise IncompatibleDataError(f"{path}: {exc}") from exc
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise IncompatibleDataError(f"cannot read {path}: {exc}") from exc
+    except ImportError as error:
+        raise IncompatibleDataError(f"{path}: {error}") from error
+    except (OSError, ValueError, UnicodeDecodeError) as error:
+        raise IncompatibleDataError(f"cannot read {path}: {error}") from error
     raise IncompatibleDataError(f"{path}: unsupported file type (use .jsonl, .csv or .parquet)")
 
 
 def filter_window(
-    df: pd.DataFrame, window_days: float, now: datetime | None = None, timestamp_column: str = "timestamp"
+    frame: pd.DataFrame, window_days: float, now: datetime | None = None, timestamp_column: str = "timestamp"
 ) -> pd.DataFrame:
     """Keep rows whose timestamp is within the last ``window_days`` days before ``now`` (UTC)."""
-    if timestamp_column not in df.columns:
+    if timestamp_column not in frame.columns:
         raise IncompatibleDataError(f"a time window needs a {timestamp_column!r} column in the current data")
-    ts = pd.to_datetime(df[timestamp_column], utc=True, errors="coerce", format="ISO8601")
+    timestamps = pd.to_datetime(frame[timestamp_column], utc=True, errors="coerce", format="ISO8601")
     now = now or datetime.now(UTC)
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     start = now - timedelta(days=float(window_days))
-    return df.loc[(ts >= start) & (ts <= now)].reset_index(drop=True)
+    return frame.loc[(timestamps >= start) & (timestamps <= now)].reset_index(drop=True)
 
 
 def load_current(
@@ -175,21 +186,21 @@ def load_current(
     ``EmptyDataError`` (no rows, also after the time window).
     """
     if isinstance(source, pd.DataFrame):
-        df = source
+        frame = source
         where = "current DataFrame"
     else:
         sources = [source] if isinstance(source, (str, os.PathLike)) else list(source)
-        files = [f for s in sources for f in resolve_paths(s)]
-        frames = [read_file(f) for f in files]
-        frames = [f for f in frames if len(f)]
-        where = ", ".join(os.fspath(s) for s in sources)
+        files = [path for location in sources for path in resolve_paths(location)]
+        frames = [read_file(path) for path in files]
+        frames = [table for table in frames if len(table)]
+        where = ", ".join(os.fspath(location) for location in sources)
         if not frames:
             raise EmptyDataError(f"current data at {where} has no rows")
-        df = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-    if len(df) == 0:
+        frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    if len(frame) == 0:
         raise EmptyDataError(f"{where} has no rows")
     if window_days is not None:
-        df = filter_window(df, window_days, now, timestamp_column)
-        if len(df) == 0:
+        frame = filter_window(frame, window_days, now, timestamp_column)
+        if len(frame) == 0:
             raise EmptyDataError(f"current data at {where} has no rows in the last {window_days} day(s)")
-    return df
+    return frame

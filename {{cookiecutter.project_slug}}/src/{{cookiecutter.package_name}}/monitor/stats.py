@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats as _st
+from scipy import stats
 
 PSI_EPS = 1e-4
 KS_EXACT_MAX_N = 10_000  # scipy.stats.ks_2samp method="auto" uses the exact p-value up to this n
@@ -27,20 +27,20 @@ def ecdf_summary(
     values.  Else x is a sketch of ``sketch_size`` evenly spaced order statistics (always
     containing min and max) with exact cumulative counts.
     """
-    v = np.asarray(sorted_values, dtype=np.float64)
-    n = v.size
+    values = np.asarray(sorted_values, dtype=np.float64)
+    n = values.size
     if n == 0:
         return np.zeros(0), np.zeros(0, dtype=np.int64), True
     last_of_run = np.empty(n, dtype=bool)
-    np.not_equal(v[1:], v[:-1], out=last_of_run[:-1])
+    np.not_equal(values[1:], values[:-1], out=last_of_run[:-1])
     last_of_run[-1] = True
     n_unique = int(last_of_run.sum())
     if max_exact is None or n_unique <= max_exact:
-        idx = np.flatnonzero(last_of_run)
-        return v[idx].copy(), (idx + 1).astype(np.int64), True
-    pos = np.unique(np.round(np.linspace(0, n - 1, sketch_size)).astype(np.int64))
-    x = np.unique(v[pos])
-    cum = np.searchsorted(v, x, side="right").astype(np.int64)
+        last_positions = np.flatnonzero(last_of_run)
+        return values[last_positions].copy(), (last_positions + 1).astype(np.int64), True
+    positions = np.unique(np.round(np.linspace(0, n - 1, sketch_size)).astype(np.int64))
+    x = np.unique(values[positions])
+    cum = np.searchsorted(values, x, side="right").astype(np.int64)
     return x, cum, False
 
 
@@ -48,10 +48,10 @@ def add_points(
     x: np.ndarray, cum: np.ndarray, sorted_values: np.ndarray, extra: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Insert extra points (e.g. PSI edges) into a sketch, with exact cumulative counts."""
-    x2 = np.union1d(x, np.asarray(extra, dtype=np.float64))
-    if x2.size == x.size:
+    points = np.union1d(x, np.asarray(extra, dtype=np.float64))
+    if points.size == x.size:
         return x, cum
-    return x2, np.searchsorted(sorted_values, x2, side="right").astype(np.int64)
+    return points, np.searchsorted(sorted_values, points, side="right").astype(np.int64)
 
 
 def current_counts_at(x: np.ndarray, sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -73,27 +73,30 @@ def ks_statistic_from_counts(cum: np.ndarray, n1: int, le: np.ndarray, eq: np.nd
     """
     if cum.size == 0 or n1 == 0 or n2 == 0:
         return float("nan")
-    f1 = cum / n1
-    f2 = le / n2
-    f1_prev = np.concatenate(([0.0], f1[:-1]))
-    f2_below = (le - eq) / n2
-    max_s = max(0.0, float(np.max(f1 - f2)))
-    min_s = max(0.0, float(np.max(f2 - f1)), float(np.max(f2_below - f1_prev)))
-    return min_s if min_s > max_s else max_s
+    reference_cdf = cum / n1
+    current_cdf = le / n2
+    reference_cdf_before = np.concatenate(([0.0], reference_cdf[:-1]))
+    current_cdf_below = (le - eq) / n2
+    reference_above = max(0.0, float(np.max(reference_cdf - current_cdf)))
+    current_above = max(
+        0.0,
+        float(np.max(current_cdf - reference_cdf)),
+        float(np.max(current_cdf_below - reference_cdf_before)),
+    )
+    return current_above if current_above > reference_above else reference_above
 
 
 def ks_pvalue_asymp(d: float, n1: int, n2: int) -> float:
     """scipy.stats.ks_2samp's two-sided 'asymp' p-value (kstwo with n = round(n1 n2/(n1+n2)))."""
-    m, n = sorted([float(n1), float(n2)], reverse=True)
-    en = m * n / (m + n)
-    return float(np.clip(_st.kstwo.sf(d, np.round(en)), 0.0, 1.0))
+    larger, smaller = sorted([float(n1), float(n2)], reverse=True)
+    effective_n = larger * smaller / (larger + smaller)
+    return float(np.clip(stats.kstwo.sf(d, np.round(effective_n)), 0.0, 1.0))
 
 
 def ks_pvalue_stephens(d: float, n1: int, n2: int) -> float:
     """Fast two-sided KS p-value: kstwobign.sf(d * (sqrt(en) + 0.12 + 0.11 / sqrt(en)))."""
-    en = n1 * n2 / (n1 + n2)
-    r = math.sqrt(en)
-    return float(np.clip(_st.kstwobign.sf(d * (r + 0.12 + 0.11 / r)), 0.0, 1.0))
+    root_n = math.sqrt(n1 * n2 / (n1 + n2))
+    return float(np.clip(stats.kstwobign.sf(d * (root_n + 0.12 + 0.11 / root_n)), 0.0, 1.0))
 
 
 def expand_reference(x: np.ndarray, cum: np.ndarray) -> np.ndarray:
@@ -116,18 +119,21 @@ def ks_test(
     n2 = int(values.size)
     le, eq = current_counts_at(x, values)
     if exact_grid and max(n1, n2) <= KS_EXACT_MAX_N:
-        res = _st.ks_2samp(expand_reference(x, cum), values)
-        return float(res.statistic), float(res.pvalue), le
+        result = stats.ks_2samp(expand_reference(x, cum), values)
+        return float(result.statistic), float(result.pvalue), le
     d = ks_statistic_from_counts(cum, n1, le, eq, n2)
-    p = ks_pvalue_asymp(d, n1, n2) if exact_grid else ks_pvalue_stephens(d, n1, n2)
-    return d, p, le
+    p_value = ks_pvalue_asymp(d, n1, n2) if exact_grid else ks_pvalue_stephens(d, n1, n2)
+    return d, p_value, le
 
 
-def psi(ref_props: np.ndarray, cur_props: np.ndarray, eps: float = PSI_EPS) -> float:
-    """Population stability index sum((c - r) * ln(c / r)); zero proportions clipped to eps."""
-    r = np.clip(np.asarray(ref_props, dtype=np.float64), eps, None)
-    c = np.clip(np.asarray(cur_props, dtype=np.float64), eps, None)
-    return float(np.sum((c - r) * np.log(c / r)))
+def psi(reference_shares: np.ndarray, current_shares: np.ndarray, eps: float = PSI_EPS) -> float:
+    """Population stability index sum((current - reference) * ln(current / reference)).
+
+    Zero shares are clipped to eps.
+    """
+    reference = np.clip(np.asarray(reference_shares, dtype=np.float64), eps, None)
+    current = np.clip(np.asarray(current_shares, dtype=np.float64), eps, None)
+    return float(np.sum((current - reference) * np.log(current / reference)))
 
 
 def bin_counts_from_le(le_at_edges: np.ndarray, n: int) -> np.ndarray:
@@ -135,30 +141,32 @@ def bin_counts_from_le(le_at_edges: np.ndarray, n: int) -> np.ndarray:
     return np.diff(np.concatenate(([0], le_at_edges, [n]))).astype(np.int64)
 
 
-def merge_rare(ref: np.ndarray, cur: np.ndarray, min_expected: float) -> tuple[np.ndarray, int]:
+def merge_rare(
+    reference_counts: np.ndarray, current_counts: np.ndarray, min_expected: float
+) -> tuple[np.ndarray, int]:
     """2xK table with columns whose expected count < min_expected (either row) merged into one.
 
     Returns ``(table, n_merged)``. If the merged column is itself still too small it is folded
     into the smallest remaining column.
     """
-    ref = np.asarray(ref, dtype=np.float64)
-    cur = np.asarray(cur, dtype=np.float64)
-    col = ref + cur
-    nr, nc = ref.sum(), cur.sum()
-    total = nr + nc
+    reference = np.asarray(reference_counts, dtype=np.float64)
+    current = np.asarray(current_counts, dtype=np.float64)
+    column_totals = reference + current
+    n_reference, n_current = reference.sum(), current.sum()
+    total = n_reference + n_current
     if total == 0:
         return np.zeros((2, 0)), 0
-    exp_min = np.minimum(nr, nc) * col / total
-    rare = exp_min < min_expected
-    keep = ~rare & (col > 0)
-    table = np.vstack([ref[keep], cur[keep]])
+    smallest_expected = np.minimum(n_reference, n_current) * column_totals / total
+    rare = smallest_expected < min_expected
+    keep = ~rare & (column_totals > 0)
+    table = np.vstack([reference[keep], current[keep]])
     n_merged = int(rare.sum())
     if n_merged:
-        other = np.array([[ref[rare].sum()], [cur[rare].sum()]])
+        other = np.array([[reference[rare].sum()], [current[rare].sum()]])
         if other.sum() > 0:
-            if min(nr, nc) * other.sum() / total < min_expected and table.shape[1] > 0:
-                j = int(np.argmin(table.sum(axis=0)))
-                table[:, j] += other[:, 0]
+            if min(n_reference, n_current) * other.sum() / total < min_expected and table.shape[1] > 0:
+                smallest_column = int(np.argmin(table.sum(axis=0)))
+                table[:, smallest_column] += other[:, 0]
             else:
                 table = np.hstack([table, other])
     return table, n_merged
@@ -169,40 +177,35 @@ def chi2_2xk(table: np.ndarray) -> tuple[float, float, int, float]:
     table = np.asarray(table, dtype=np.float64)
     if table.ndim != 2 or table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
         return 0.0, 1.0, 0, 0.0
-    res = _st.chi2_contingency(table, correction=False)
-    chi2 = float(res.statistic)
+    result = stats.chi2_contingency(table, correction=False)
+    chi2 = float(result.statistic)
     n = float(table.sum())
-    v = math.sqrt(chi2 / n) if n > 0 else 0.0  # min(r, c) - 1 = 1 for a 2xK table
-    return chi2, float(res.pvalue), int(res.dof), min(v, 1.0)
+    cramers_v = math.sqrt(chi2 / n) if n > 0 else 0.0  # min(rows, columns) - 1 = 1 for a 2xK table
+    return chi2, float(result.pvalue), int(result.dof), min(cramers_v, 1.0)
 
 
 def two_proportion_ztest(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float]:
     """Pooled two-proportion z-test, two-sided: ``(z, p)``; identical proportions give (0, 1)."""
     if n1 == 0 or n2 == 0:
         return 0.0, 1.0
-    p1, p2 = x1 / n1, x2 / n2
-    p = (x1 + x2) / (n1 + n2)
-    se = math.sqrt(p * (1.0 - p) * (1.0 / n1 + 1.0 / n2))
-    if se == 0.0:
+    rate1, rate2 = x1 / n1, x2 / n2
+    pooled = (x1 + x2) / (n1 + n2)
+    standard_error = math.sqrt(pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2))
+    if standard_error == 0.0:
         return 0.0, 1.0
-    z = (p2 - p1) / se
-    return z, float(2.0 * _st.norm.sf(abs(z)))
+    z = (rate2 - rate1) / standard_error
+    return z, float(2.0 * stats.norm.sf(abs(z)))
 
 
-def benjamini_hochberg(pvalues: list[float | None]) -> list[float | None]:
-    """BH-adjusted p-values (step-up, monotone); None entries are skipped and kept None."""
-    idx = [i for i, p in enumerate(pvalues) if p is not None and math.isfinite(p)]
-    out: list[float | None] = [None] * len(pvalues)
-    m = len(idx)
-    if m == 0:
-        return out
-    p = np.array([pvalues[i] for i in idx], dtype=np.float64)
-    order = np.argsort(p, kind="stable")
-    ranked = p[order] * m / np.arange(1, m + 1)
-    adj = np.minimum.accumulate(ranked[::-1])[::-1]
-    adj = np.clip(adj, 0.0, 1.0)
-    res = np.empty(m)
-    res[order] = adj
-    for k, i in enumerate(idx):
-        out[i] = float(res[k])
-    return out
+def benjamini_hochberg(p_values: list[float | None]) -> list[float | None]:
+    """BH-adjusted p-values (scipy.stats.false_discovery_control); None and non-finite entries are
+    skipped and returned as None."""
+    tested = [i for i, p_value in enumerate(p_values) if p_value is not None and math.isfinite(p_value)]
+    adjusted: list[float | None] = [None] * len(p_values)
+    if not tested:
+        return adjusted
+    # scipy refuses p-values outside [0, 1]; clipping first gives the same adjusted values.
+    observed = np.clip(np.array([p_values[i] for i in tested], dtype=np.float64), 0.0, 1.0)
+    for i, value in zip(tested, stats.false_discovery_control(observed, method="bh"), strict=True):
+        adjusted[i] = float(value)
+    return adjusted

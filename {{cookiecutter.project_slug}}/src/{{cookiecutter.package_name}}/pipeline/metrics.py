@@ -1,4 +1,4 @@
-"""Evaluation metrics per problem type, and which direction is better for each."""
+"""Evaluation metrics per problem type (their names and directions: metric_rules.py)."""
 
 from __future__ import annotations
 
@@ -6,17 +6,6 @@ from typing import Any
 
 import numpy as np
 from sklearn import metrics as skm
-
-# Metrics where a lower value is better; every other metric is better when higher.
-LOWER_IS_BETTER = frozenset({"rmse", "mae", "log_loss"})
-METRIC_NAMES = {
-    "classification": ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "log_loss", "roc_auc"),
-    "regression": ("rmse", "mae", "r2"),
-}
-
-
-def higher_is_better(name: str) -> bool:
-    return name not in LOWER_IS_BETTER
 
 
 def classification_metrics(

@@ -16,7 +16,7 @@ from skops.io import get_untrusted_types
 
 from ..config import Params, Paths, load_params
 from ..contracts import FeatureSchema, TrainingRun, write_json_contract
-from .estimators import make_estimator
+from ..estimators import make_estimator
 from .features import build_preprocessor, infer_feature_schema
 from .lineage import file_md5, git_commit, git_dirty
 from .tracking import start_experiment
