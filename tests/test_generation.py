@@ -39,8 +39,8 @@ def package_files(package: str) -> set[str]:
         "stats",
         "thresholds",
     ]
-    serve = ["__init__", "__main__", "app", "bundle", "fastpath", "instrumentation", "prediction_log"]
-    serve += ["request_example", "schema", "server", "settings"]
+    serve = ["__init__", "__main__", "app", "bundle", "fastpath", "instrumentation", "predict", "prediction_log"]
+    serve += ["request_example", "routes", "schema", "server", "settings"]
     return (
         {f"src/{package}/{name}.py" for name in modules}
         | {f"src/{package}/monitor/{name}.py" for name in monitor}

@@ -36,6 +36,7 @@ import pandas as pd
 from mlflow.models import infer_signature
 
 from {{ cookiecutter.package_name }}.serve.bundle import load_bundle
+from {{ cookiecutter.package_name }}.serve.predict import predict, prepare_predictor
 from {{ cookiecutter.package_name }}.serve.request_example import request_body
 
 SCENARIOS = (("1row_c1", "single", 1), ("1row_c8", "single", 8), ("1000rows_c1", "batch", 1))
@@ -227,9 +228,9 @@ def main() -> None:
     parser.add_argument("--no-mlflow", action="store_true")
     args = parser.parse_args()
 
-    bundle = load_bundle(args.model_dir)
+    predictor = prepare_predictor(load_bundle(args.model_dir))
     model = joblib.load(args.model_dir / "model.joblib")
-    schema = bundle.metadata.feature_schema.model_dump(mode="json")
+    schema = predictor.bundle.metadata.feature_schema.model_dump(mode="json")
     names = [f["name"] for f in schema["features"]]
     table = pd.read_parquet(args.table)
     one, batch = table[names].head(1), table[names].sample(BATCH_ROWS, replace=True, random_state=0)
@@ -250,10 +251,10 @@ def main() -> None:
         warnings.simplefilter("ignore")
         ceiling = {
             "sklearn": calls_per_second(lambda: model.predict(one)),
-            "fast_path": calls_per_second(lambda: bundle.predict_rows([list(row.values())])),
+            "fast_path": calls_per_second(lambda: predict(predictor, [list(row.values())])),
         }
     print(
-        f"model {bundle.model_version} ({schema['problem_type']}, {len(names)} features, "
+        f"model {predictor.bundle.model_version} ({schema['problem_type']}, {len(names)} features, "
         f"{type(model[-1]).__name__}); {os.cpu_count()} cpus; python {sys.version.split()[0]}; "
         f"{args.duration:g} s per scenario after 1 s warm-up; load generator in a separate process\n"
     )
@@ -322,7 +323,7 @@ def main() -> None:
 
     print(
         f"\nin-process ceiling, one row: sklearn model.predict {ceiling['sklearn']:.0f} calls/s; "
-        f"the service's {bundle.serving_path} path {ceiling['fast_path']:.0f} calls/s"
+        f"the service's {predictor.serving_path} path {ceiling['fast_path']:.0f} calls/s"
     )
     if "mlflow" in results:
         o, m = results["ours"], results["mlflow"]
@@ -337,7 +338,8 @@ def main() -> None:
     rps = results["ours"]["1row_c8"]["rps"]
     print(
         f"ours 1row_c8 = {rps / ceiling['fast_path'] * 100:.0f}% of its in-process "
-        f"{bundle.serving_path} path, {rps / ceiling['sklearn'] * 100:.0f}% of one-row sklearn predict calls"
+        f"{predictor.serving_path} path, "
+        f"{rps / ceiling['sklearn'] * 100:.0f}% of one-row sklearn predict calls"
     )
 
 
