@@ -232,11 +232,12 @@ def main() -> None:
 
     package = generated_project.package_name(project)
     load_bundle = importlib.import_module(f"{package}.serve.bundle").load_bundle
+    predict_module = importlib.import_module(f"{package}.serve.predict")
     request_body = importlib.import_module(f"{package}.serve.request_example").request_body
 
-    bundle = load_bundle(args.model_dir)
+    predictor = predict_module.prepare_predictor(load_bundle(args.model_dir))
     model = joblib.load(args.model_dir / "model.joblib")
-    schema = bundle.metadata.feature_schema
+    schema = predictor.bundle.metadata.feature_schema
     names = schema.names()
     table = pd.read_parquet(args.table)
     one, batch = table[names].head(1), table[names].sample(BATCH_ROWS, replace=True, random_state=0)
@@ -253,10 +254,10 @@ def main() -> None:
         warnings.simplefilter("ignore")
         ceiling = {
             "sklearn": calls_per_second(lambda: model.predict(one)),
-            "fast_path": calls_per_second(lambda: bundle.predict_rows([list(row.values())])),
+            "fast_path": calls_per_second(lambda: predict_module.predict(predictor, [list(row.values())])),
         }
     print(
-        f"model {bundle.model_version} ({schema.problem_type}, {len(names)} features, "
+        f"model {predictor.bundle.model_version} ({schema.problem_type}, {len(names)} features, "
         f"{type(model[-1]).__name__}); {os.cpu_count()} cpus; python {sys.version.split()[0]}; "
         f"{args.duration:g} s per scenario after 1 s warm-up; load generator in a separate process\n"
     )
@@ -325,7 +326,7 @@ def main() -> None:
 
     print(
         f"\nin-process ceiling, one row: sklearn model.predict {ceiling['sklearn']:.0f} calls/s; "
-        f"the service's {bundle.serving_path} path {ceiling['fast_path']:.0f} calls/s"
+        f"the service's {predictor.serving_path} path {ceiling['fast_path']:.0f} calls/s"
     )
     if "mlflow" in results:
         o, m = results["ours"], results["mlflow"]
@@ -340,7 +341,8 @@ def main() -> None:
     rps = results["ours"]["1row_c8"]["rps"]
     print(
         f"ours 1row_c8 = {rps / ceiling['fast_path'] * 100:.0f}% of its in-process "
-        f"{bundle.serving_path} path, {rps / ceiling['sklearn'] * 100:.0f}% of one-row sklearn predict calls"
+        f"{predictor.serving_path} path, "
+        f"{rps / ceiling['sklearn'] * 100:.0f}% of one-row sklearn predict calls"
     )
 
 

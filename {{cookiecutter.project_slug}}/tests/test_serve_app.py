@@ -12,6 +12,8 @@ from fastapi.testclient import TestClient
 
 import serve_bundles
 from {{ cookiecutter.package_name }}.serve.app import create_app
+from {{ cookiecutter.package_name }}.serve.bundle import load_bundle
+from {{ cookiecutter.package_name }}.serve.predict import predict, prepare_predictor
 from {{ cookiecutter.package_name }}.serve.prediction_log import LoggedRequest, PredictionLogger
 from {{ cookiecutter.package_name }}.serve.settings import ServeSettings
 
@@ -78,6 +80,19 @@ def test_fast_path_matches_sklearn_path(bundles: dict[str, Path], tmp_path: Path
     assert fast["predictions"] == slow["predictions"]
     np.testing.assert_allclose(
         [list(p.values()) for p in fast["probabilities"]], [list(p.values()) for p in slow["probabilities"]]
+    )
+
+
+@pytest.mark.parametrize("fast_path", [True, False])
+def test_predict_is_a_function_of_the_rows(bundles: dict[str, Path], fast_path: bool) -> None:
+    bundle = load_bundle(bundles["classification-linear"])
+    predictor = prepare_predictor(bundle, fast_path=fast_path)
+    rows, frame = rows_of("classification-linear", 50)
+    prediction = predict(predictor, [list(row.values()) for row in rows])
+    assert predictor.serving_path == ("fast" if fast_path else "sklearn")
+    assert prediction.predictions == bundle.model.predict(frame).tolist()
+    np.testing.assert_allclose(
+        prediction.probabilities, bundle.model.predict_proba(frame), rtol=1e-9, atol=1e-12
     )
 
 

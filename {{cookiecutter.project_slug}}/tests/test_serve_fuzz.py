@@ -68,7 +68,7 @@ VALUES = st.recursive(
 
 
 def test_near_valid_and_arbitrary_bodies(app: FastAPI) -> None:
-    names = [f.name for f in app.state.serve.bundle.metadata.feature_schema.features]
+    names = [f.name for f in app.state.metadata.feature_schema.features]
     rows = st.fixed_dictionaries({}, optional=dict.fromkeys(names, VALUES)) | st.dictionaries(
         st.sampled_from([*names, "extra"]), SCALARS
     )
@@ -88,7 +88,7 @@ def test_near_valid_and_arbitrary_bodies(app: FastAPI) -> None:
 
 
 def test_valid_rows_always_succeed(app: FastAPI) -> None:
-    schema = app.state.serve.bundle.metadata.feature_schema
+    schema = app.state.metadata.feature_schema
     values = {
         f.name: st.sampled_from(f.categories) if f.kind == "categorical" else st.floats(-1e6, 1e6)
         for f in schema.features

@@ -29,78 +29,84 @@ ROW_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
 
 
 def _regression_buckets() -> tuple[float, ...]:
-    pos = [m * 10.0**e for e in range(-2, 6) for m in (1, 2, 5)]
-    return tuple(sorted([-p for p in pos] + [0.0] + pos))
+    positive = [mantissa * 10.0**exponent for exponent in range(-2, 6) for mantissa in (1, 2, 5)]
+    return tuple(sorted([-bound for bound in positive] + [0.0] + positive))
 
 
 class Metrics:
     def __init__(self, classification: bool, classes: list[Any] | None, model_version: str = "") -> None:
-        self.registry = r = CollectorRegistry(auto_describe=True)
+        self.registry = registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
             "serve_http_requests_total",
             "HTTP requests by endpoint, method and status",
             ["endpoint", "method", "status"],
-            registry=r,
+            registry=registry,
         )
         self.latency = Histogram(
             "serve_http_request_duration_seconds",
             "HTTP request latency by endpoint",
             ["endpoint"],
             buckets=LATENCY_BUCKETS,
-            registry=r,
+            registry=registry,
         )
         self.batch_rows = Histogram(
             "serve_predict_batch_rows",
             "Rows per successful /predict request",
             buckets=ROW_BUCKETS,
-            registry=r,
+            registry=registry,
         )
-        self.rows = Counter("serve_predicted_rows_total", "Rows predicted", registry=r)
-        self.model_info = Gauge("serve_model_info", "Loaded model (value 1)", ["model_version"], registry=r)
-        self.model_loaded = Gauge("serve_model_loaded", "1 when the model is loaded and ready", registry=r)
+        self.rows = Counter("serve_predicted_rows_total", "Rows predicted", registry=registry)
+        self.model_info = Gauge(
+            "serve_model_info", "Loaded model (value 1)", ["model_version"], registry=registry
+        )
+        self.model_loaded = Gauge(
+            "serve_model_loaded", "1 when the model is loaded and ready", registry=registry
+        )
         self.log_dropped = Counter(
             "serve_prediction_log_dropped_rows_total",
             "Prediction log rows dropped because the queue was full",
-            registry=r,
+            registry=registry,
         )
         self.log_written = Counter(
-            "serve_prediction_log_written_rows_total", "Prediction log rows written", registry=r
+            "serve_prediction_log_written_rows_total", "Prediction log rows written", registry=registry
         )
         self.classification = classification
         if classification:
-            self.pred_class = Counter(
-                "serve_predictions_total", "Predicted rows by predicted class", ["class"], registry=r
+            self.predicted_class = Counter(
+                "serve_predictions_total", "Predicted rows by predicted class", ["class"], registry=registry
             )
-            self._class_children = {c: self.pred_class.labels(str(c)) for c in (classes or [])}
+            self._class_children = {
+                label: self.predicted_class.labels(str(label)) for label in (classes or [])
+            }
         else:
-            self.pred_value = Histogram(
+            self.predicted_value = Histogram(
                 "serve_prediction_value",
                 "Distribution of regression predictions",
                 buckets=_regression_buckets(),
-                registry=r,
+                registry=registry,
             )
         if model_version:
             self.model_info.labels(model_version).set(1)
 
-    def observe_predictions(self, preds: list[Any]) -> None:
-        self.rows.inc(len(preds))
-        self.batch_rows.observe(len(preds))
+    def observe_predictions(self, predictions: list[Any]) -> None:
+        self.rows.inc(len(predictions))
+        self.batch_rows.observe(len(predictions))
         if self.classification:
-            if len(preds) == 1:
-                counts = {preds[0]: 1}
+            if len(predictions) == 1:
+                counts = {predictions[0]: 1}
             else:
                 counts = {}
-                for p in preds:
-                    counts[p] = counts.get(p, 0) + 1
-            for c, n in counts.items():
-                child = self._class_children.get(c)
+                for label in predictions:
+                    counts[label] = counts.get(label, 0) + 1
+            for label, count in counts.items():
+                child = self._class_children.get(label)
                 if child is None:
-                    child = self._class_children[c] = self.pred_class.labels(str(c))
-                child.inc(n)
+                    child = self._class_children[label] = self.predicted_class.labels(str(label))
+                child.inc(count)
         else:
-            obs = self.pred_value.observe
-            for p in preds:
-                obs(p)
+            observe = self.predicted_value.observe
+            for value in predictions:
+                observe(value)
 
 
 class MetricsMiddleware:
@@ -112,15 +118,15 @@ class MetricsMiddleware:
     def __init__(self, app: Any, metrics: Metrics, known_paths: set[str], max_body_bytes: int) -> None:
         self.app = app
         self.metrics = metrics
-        self.known = known_paths
-        self.max_body = max_body_bytes
+        self.known_paths = known_paths
+        self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path = scope["path"]
-        endpoint = path if path in self.known else "other"
+        endpoint = path if path in self.known_paths else "other"
         start = time.perf_counter()
         status = [500]
 
@@ -130,14 +136,14 @@ class MetricsMiddleware:
             await send(message)
 
         try:
-            for k, v in scope.get("headers", ()):
-                if k == b"content-length":
+            for name, value in scope.get("headers", ()):
+                if name == b"content-length":
                     try:
-                        too_big = int(v) > self.max_body
+                        too_big = int(value) > self.max_body_bytes
                     except ValueError:
                         too_big = False
                     if too_big:
-                        await _plain(send, 413, b'{"detail":"request body too large"}')
+                        await _send_json(send, 413, b'{"detail":"request body too large"}')
                         status[0] = 413
                         return
                     break
@@ -147,7 +153,7 @@ class MetricsMiddleware:
             self.metrics.requests.labels(endpoint, scope.get("method", ""), str(status[0])).inc()
 
 
-async def _plain(send: Any, status: int, body: bytes) -> None:
+async def _send_json(send: Any, status: int, body: bytes) -> None:
     await send(
         {
             "type": "http.response.start",

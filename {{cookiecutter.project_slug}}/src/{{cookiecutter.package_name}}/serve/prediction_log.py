@@ -44,24 +44,24 @@ class LoggedRequest:
     def lines(self) -> list[str]:
         """One JSON line per row. The values were validated by the request model and come from the model,
         so the records are built without validating again (as fast as json.dumps of a dict)."""
-        out = []
+        lines = []
         record = PredictionRecord.model_construct
         names = self.feature_names
-        for i, (values, pred) in enumerate(zip(self.rows, self.predictions, strict=True)):
-            probs = None
+        for row, (values, prediction) in enumerate(zip(self.rows, self.predictions, strict=True)):
+            probabilities = None
             if self.probabilities is not None and self.class_keys is not None:
-                probs = dict(zip(self.class_keys, self.probabilities[i], strict=True))
+                probabilities = dict(zip(self.class_keys, self.probabilities[row], strict=True))
             line = record(
                 timestamp=self.timestamp,
                 request_id=self.request_id,
-                row=i,
+                row=row,
                 model_version=self.model_version,
                 features=dict(zip(names, values, strict=True)),
-                prediction=pred,
-                probabilities=probs,
+                prediction=prediction,
+                probabilities=probabilities,
             )
-            out.append(line.model_dump_json())
-        return out
+            lines.append(line.model_dump_json())
+        return lines
 
 
 class PredictionSink(Protocol):
@@ -77,33 +77,32 @@ class JsonlDirectorySink:
         self.directory = Path(directory)
         self._clock = clock or (lambda: datetime.now(UTC))
         self._day: str | None = None
-        self._fh: Any = None
+        self._stream: Any = None
         self.path: Path | None = None
 
     def _file(self) -> Any:
         day = self._clock().strftime("%Y-%m-%d")
-        if day != self._day or self._fh is None:
-            if self._fh is not None:
-                self._fh.close()
+        if day != self._day or self._stream is None:
+            if self._stream is not None:
+                self._stream.close()
             self.directory.mkdir(parents=True, exist_ok=True)
             self.path = self.directory / f"predictions-{day}-{os.getpid()}.jsonl"
-            self._fh = self.path.open("a", encoding="utf-8")
+            self._stream = self.path.open("a", encoding="utf-8")
             self._day = day
-        return self._fh
+        return self._stream
 
     def write(self, lines: list[str]) -> None:
         if lines:
-            fh = self._file()
-            fh.write("\n".join(lines) + "\n")
+            self._file().write("\n".join(lines) + "\n")
 
     def flush(self) -> None:
-        if self._fh is not None:
-            self._fh.flush()
+        if self._stream is not None:
+            self._stream.flush()
 
     def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
 
 
 _STOP = object()
@@ -120,7 +119,7 @@ class PredictionLogger:
         on_write: Callable[[int], None] | None = None,
     ) -> None:
         self.sink = sink
-        self._q: queue.Queue[Any] = queue.Queue(maxsize=maxsize)
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=maxsize)
         self._on_drop = on_drop
         self._on_write = on_write
         self.dropped_rows = 0
@@ -143,33 +142,33 @@ class PredictionLogger:
         if self._closed:
             return False
         try:
-            self._q.put_nowait(request)
+            self._queue.put_nowait(request)
             return True
         except queue.Full:
-            n = len(request.rows)
-            self.dropped_rows += n
+            rows = len(request.rows)
+            self.dropped_rows += rows
             if self._on_drop:
-                self._on_drop(n)
+                self._on_drop(rows)
             return False
 
     def _run(self) -> None:
         stop = False
         while not stop:
-            item = self._q.get()
+            item = self._queue.get()
             batch = [item]
             # Drain whatever else is queued, then write + flush once.
             while len(batch) < 1000:
                 try:
-                    batch.append(self._q.get_nowait())
+                    batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
             lines: list[str] = []
-            for rec in batch:
-                if rec is _STOP:
+            for record in batch:
+                if record is _STOP:
                     stop = True
                     continue
                 try:
-                    lines.extend(rec.lines())
+                    lines.extend(record.lines())
                 except Exception:  # never kill the writer on one bad record
                     self.errors += 1
                     log.exception("cannot encode prediction record")
@@ -196,7 +195,7 @@ class PredictionLogger:
             self.sink.close()
             return
         try:
-            self._q.put(_STOP, timeout=timeout)  # waits only while full and the writer drains
+            self._queue.put(_STOP, timeout=timeout)  # waits only while full and the writer drains
         except queue.Full:  # pragma: no cover
             log.error("prediction log queue still full after %.1fs", timeout)
         self._thread.join(timeout)

@@ -15,28 +15,31 @@ from ..contracts import FeatureSchema, FeatureSpec
 FiniteFloat = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 
 
-def _field_type(f: FeatureSpec, unknown_category: str) -> Any:
-    if f.kind == "numeric":
-        t: Any = FiniteFloat
-    elif f.categories and unknown_category == "error":
-        t = Literal[tuple(f.categories)]  # type: ignore[valid-type]
-    elif f.categories and all(isinstance(c, bool) for c in f.categories):
-        t = Annotated[bool, Field(strict=True)]
-    elif f.categories and all(isinstance(c, int) and not isinstance(c, bool) for c in f.categories):
-        t = Annotated[int, Field(strict=True)]
+def _field_type(feature: FeatureSpec, unknown_category: str) -> Any:
+    categories = feature.categories
+    if feature.kind == "numeric":
+        field_type: Any = FiniteFloat
+    elif categories and unknown_category == "error":
+        field_type = Literal[tuple(categories)]  # type: ignore[valid-type]
+    elif categories and all(isinstance(category, bool) for category in categories):
+        field_type = Annotated[bool, Field(strict=True)]
+    elif categories and all(
+        isinstance(category, int) and not isinstance(category, bool) for category in categories
+    ):
+        field_type = Annotated[int, Field(strict=True)]
     else:
-        t = Annotated[str, Field(strict=True)]
-    return t
+        field_type = Annotated[str, Field(strict=True)]
+    return field_type
 
 
-def _description(f: FeatureSpec, nullable: bool, unknown_category: str) -> str:
-    d = f"{f.kind} feature (training dtype {f.dtype})"
-    if f.kind == "categorical" and f.categories:
-        d += f"; categories seen in training: {list(f.categories)}"
+def _description(feature: FeatureSpec, nullable: bool, unknown_category: str) -> str:
+    text = f"{feature.kind} feature (training dtype {feature.dtype})"
+    if feature.kind == "categorical" and feature.categories:
+        text += f"; categories seen in training: {list(feature.categories)}"
         if unknown_category == "ignore":
-            d += " (other values accepted, encoded as unknown)"
-    d += "; null allowed" if nullable else "; required, not null"
-    return d
+            text += " (other values accepted, encoded as unknown)"
+    text += "; null allowed" if nullable else "; required, not null"
+    return text
 
 
 def build_row_model(
@@ -48,19 +51,20 @@ def build_row_model(
     the values in schema order without per-field lookups.
     """
     fields: dict[str, Any] = {}
-    for i, f in enumerate(schema.features):
-        nullable = bool(f.nullable and allow_missing)
-        t = _field_type(f, unknown_category)
+    for index, feature in enumerate(schema.features):
+        nullable = bool(feature.nullable and allow_missing)
+        field_type = _field_type(feature, unknown_category)
         if nullable:
-            t = t | None
-        ex = None
-        if f.kind == "categorical" and f.categories:
-            ex = f.categories[0]
-        elif f.kind == "numeric":
-            ex = 0.0
-        fields[f"f{i}"] = (
-            t,
-            Field(..., alias=f.name, description=_description(f, nullable, unknown_category), examples=[ex]),
+            field_type = field_type | None
+        example = None
+        if feature.kind == "categorical" and feature.categories:
+            example = feature.categories[0]
+        elif feature.kind == "numeric":
+            example = 0.0
+        description = _description(feature, nullable, unknown_category)
+        fields[f"f{index}"] = (
+            field_type,
+            Field(..., alias=feature.name, description=description, examples=[example]),
         )
     return create_model(  # type: ignore[call-overload]
         "FeatureRow",
@@ -88,13 +92,15 @@ def build_request_model(row_model: type[BaseModel], max_rows: int) -> type[BaseM
 def build_response_model(schema: FeatureSchema) -> type[BaseModel]:
     if schema.problem_type == "classification":
         classes = list(schema.classes or ())
-        pred_t: Any = Literal[tuple(classes)] if classes else Any  # type: ignore[valid-type]
-        prob_t: Any = list[dict[str, float]] | None
-        prob_desc = f"Per row: probability for each class, keyed by str(class); classes {classes}"
+        prediction_type: Any = Literal[tuple(classes)] if classes else Any  # type: ignore[valid-type]
+        probabilities_type: Any = list[dict[str, float]] | None
+        probabilities_description = (
+            f"Per row: probability for each class, keyed by str(class); classes {classes}"
+        )
     else:
-        pred_t = float
-        prob_t = list[dict[str, float]] | None
-        prob_desc = "null for regression"
+        prediction_type = float
+        probabilities_type = list[dict[str, float]] | None
+        probabilities_description = "null for regression"
     return create_model(  # type: ignore[call-overload]
         "PredictResponse",
         request_id=(
@@ -102,8 +108,8 @@ def build_response_model(schema: FeatureSchema) -> type[BaseModel]:
             Field(description="uuid4 hex; also in the X-Request-ID header and the prediction log"),
         ),
         model_version=(str, Field(description="metadata.json model_version")),
-        predictions=(list[pred_t], Field(description="One prediction per input row, same order")),
-        probabilities=(prob_t, Field(description=prob_desc)),
+        predictions=(list[prediction_type], Field(description="One prediction per input row, same order")),
+        probabilities=(probabilities_type, Field(description=probabilities_description)),
     )
 
 
