@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -232,7 +233,7 @@ def test_without_the_project_virtualenv_says_make_setup(run: Run) -> None:
     assert not (run.project / ".venv").exists()
     result = run(venv=False)
     assert result.returncode != 0
-    lines = [line for line in result.stderr.splitlines() if not line.startswith("make: ")]
+    lines = [line for line in result.stderr.splitlines() if not re.match(r"make(\[\d+\])?: ", line)]
     assert lines == [
         ".venv/bin/python not found: make github-setup runs in the project's virtualenv; run make setup first"
     ]
