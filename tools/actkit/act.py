@@ -138,23 +138,11 @@ def seed_state(
     GitHub Actions to create and approve pull requests" (off by default, as on GitHub).
     """
 
-    def item(raw: Mapping[str, Any]) -> dict[str, Any]:
-        return {
-            "body": "",
-            "labels": [],
-            "state": "open",
-            "comments": [],
-            "created_at": "",
-            "updated_at": "",
-            "edits": 0,
-            **raw,
-        }
-
     numbers = [int(i["number"]) for i in [*issues, *prs]]
     state = {
         "next_number": max(numbers, default=0) + 1,
-        "issues": [item(i) for i in issues],
-        "prs": [item(p) for p in prs],
+        "issues": [_new_item(i) for i in issues],
+        "prs": [_new_item(p) for p in prs],
         "comments": [],
         "labels": list(kitstate.DEFAULT_LABELS) + [x for x in labels if x not in kitstate.DEFAULT_LABELS],
         "strict_labels": strict_labels,
@@ -165,6 +153,20 @@ def seed_state(
     }
     state_dir.mkdir(parents=True, exist_ok=True)
     (state_dir / "github.json").write_text(json.dumps(state, indent=2))
+
+
+def _new_item(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """An issue or PR of the fake repository: GitHub's empty defaults, then the given fields."""
+    return {
+        "body": "",
+        "labels": [],
+        "state": "open",
+        "comments": [],
+        "created_at": "",
+        "updated_at": "",
+        "edits": 0,
+        **raw,
+    }
 
 
 def _event(event_name: str, payload: Mapping[str, Any], repository: str) -> dict[str, Any]:
@@ -194,21 +196,18 @@ def _register_event_pr(state: Path, event: Mapping[str, Any]) -> None:
     with kitstate.github_state(state) as data:
         if not any(p["number"] == number for p in data["prs"]):
             data["prs"].append(
-                {
-                    "number": number,
-                    "title": pr.get("title", "event PR"),
-                    "body": pr.get("body") or "",
-                    "labels": [],
-                    "state": "open",
-                    "comments": [],
-                    "created_at": "",
-                    "updated_at": "",
-                    "edits": 0,
-                    "source": "event",
-                    "head": pr["head"]["ref"],
-                    "base": pr["base"]["ref"],
-                    "head_repo": (pr["head"].get("repo") or {}).get("full_name") or event["repository"]["full_name"],
-                }
+                _new_item(
+                    {
+                        "number": number,
+                        "title": pr.get("title", "event PR"),
+                        "body": pr.get("body") or "",
+                        "source": "event",
+                        "head": pr["head"]["ref"],
+                        "base": pr["base"]["ref"],
+                        "head_repo": (pr["head"].get("repo") or {}).get("full_name")
+                        or event["repository"]["full_name"],
+                    }
+                )
             )
         data["next_number"] = max(data["next_number"], number + 1)
 
