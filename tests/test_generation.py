@@ -18,7 +18,7 @@ from jinja2 import Environment, StrictUndefined
 
 from hook_utils import post_gen
 from hook_utils.answers import CHOICES
-from tests.helpers import CONFIGURATIONS, TEMPLATE_DIR, generate
+from tests.helpers import CONFIGURATIONS, TEMPLATE_DIR, generate, tool
 
 # GitHub Actions expressions are meant to stay in workflows; anything else with {{ or {% is un-rendered Jinja.
 GITHUB_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
@@ -152,3 +152,13 @@ def test_license_and_names_rendered(tmp_path: Path) -> None:
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())
     assert pyproject["project"]["name"] == "churn-model"
     assert pyproject["project"]["scripts"] == {"churn-model": "churn_model.cli:main"}
+
+
+@pytest.mark.parametrize("package", ["aaa_first", "zzz_last"])
+def test_generated_code_is_ruff_clean_whatever_the_package_name(tmp_path: Path, package: str) -> None:
+    """The slow end-to-end test runs `make lint` on two configurations; import sorting depends on the package
+    name, so names that sort before and after every test helper module are checked here, fast."""
+    project = generate(tmp_path, {"package_name": package})
+    for command in (["check", "."], ["format", "--check", "."]):
+        result = subprocess.run([tool("ruff"), *command], cwd=project, capture_output=True, text=True, check=False)
+        assert result.returncode == 0, result.stdout + result.stderr

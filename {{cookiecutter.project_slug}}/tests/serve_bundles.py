@@ -10,7 +10,6 @@ import joblib
 import pandas as pd
 from fastapi.testclient import TestClient
 
-from helpers import PROJECT_ROOT, make_frame
 from {{ cookiecutter.package_name }}.config import Paths
 from {{ cookiecutter.package_name }}.contracts import TrainingRun, write_json_contract
 from {{ cookiecutter.package_name }}.estimators import make_estimator
@@ -20,6 +19,8 @@ from {{ cookiecutter.package_name }}.pipeline.lineage import file_md5, git_commi
 from {{ cookiecutter.package_name }}.pipeline.train import train_pipeline
 from {{ cookiecutter.package_name }}.serve.app import create_app
 from {{ cookiecutter.package_name }}.serve.settings import ServeSettings
+
+from helpers import PROJECT_ROOT, make_frame
 
 # name -> (problem type, estimator, hyperparameters, missing categories in training)
 BUNDLES: dict[str, tuple[str, str, dict[str, Any], bool]] = {

@@ -4,8 +4,9 @@ from typing import Any
 
 import pytest
 
-from helpers import PROJECT_ROOT
 from {{ cookiecutter.package_name }}.config import ParamsError, load_params, parse_params
+
+from helpers import PROJECT_ROOT
 
 
 def test_shipped_params_are_valid() -> None:

@@ -15,7 +15,6 @@ import yaml
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 
-from monitor_frames import make_frame, make_schema
 from {{ cookiecutter.package_name }} import cli
 from {{ cookiecutter.package_name }}.contracts import ModelMetadata, write_json_contract
 from {{ cookiecutter.package_name }}.monitor import profile as profile_stage
@@ -23,6 +22,8 @@ from {{ cookiecutter.package_name }}.monitor.cli import run_monitor
 from {{ cookiecutter.package_name }}.monitor.profile import build_profile, save_profile
 from {{ cookiecutter.package_name }}.pipeline.features import build_preprocessor, infer_feature_schema
 from {{ cookiecutter.package_name }}.pipeline.lineage import file_sha256
+
+from monitor_frames import make_frame, make_schema
 
 
 @pytest.fixture

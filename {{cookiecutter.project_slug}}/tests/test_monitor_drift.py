@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from monitor_frames import make_frame, make_schema
 from {{ cookiecutter.package_name }}.config import DriftThresholds, ThresholdsError
 from {{ cookiecutter.package_name }}.contracts import FeatureSchema, FeatureSpec
 from {{ cookiecutter.package_name }}.monitor.drift import detect_drift
@@ -20,6 +19,8 @@ from {{ cookiecutter.package_name }}.monitor.errors import (
     ProfileFormatError,
 )
 from {{ cookiecutter.package_name }}.monitor.profile import build_profile, load_profile, save_profile
+
+from monitor_frames import make_frame, make_schema
 
 
 def verdicts(res) -> dict[str, str]:

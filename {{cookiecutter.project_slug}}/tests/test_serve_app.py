@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-import serve_bundles
 from {{ cookiecutter.package_name }}.serve.app import create_app
 from {{ cookiecutter.package_name }}.serve.bundle import load_bundle
 from {{ cookiecutter.package_name }}.serve.predict import predict, prepare_predictor
 from {{ cookiecutter.package_name }}.serve.prediction_log import LoggedRequest, PredictionLogger
 from {{ cookiecutter.package_name }}.serve.settings import ServeSettings
+
+import serve_bundles
 
 
 @pytest.fixture(scope="module")

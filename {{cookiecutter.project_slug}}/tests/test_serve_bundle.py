@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
-import serve_bundles
 from {{ cookiecutter.package_name }}.serve.app import create_app
 from {{ cookiecutter.package_name }}.serve.bundle import ModelLoadError, load_bundle
 from {{ cookiecutter.package_name }}.serve.settings import ServeSettings, get_settings
+
+import serve_bundles
 
 
 @pytest.fixture(scope="module")

@@ -16,10 +16,11 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
-import serve_bundles
 from {{ cookiecutter.package_name }}.serve.app import create_app
 from {{ cookiecutter.package_name }}.serve.bundle import ModelBundle, load_bundle
 from {{ cookiecutter.package_name }}.serve.settings import ServeSettings
+
+import serve_bundles
 
 EXAMPLES = 40
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)

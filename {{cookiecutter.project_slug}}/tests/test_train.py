@@ -6,6 +6,7 @@ from {{ cookiecutter.package_name }}.estimators import make_estimator
 from {{ cookiecutter.package_name }}.pipeline.features import infer_feature_schema
 from {{ cookiecutter.package_name }}.pipeline.train import train_pipeline
 from {{ cookiecutter.package_name }}.pipeline.validate import validate_table
+
 from pipeline_params import data_params
 
 

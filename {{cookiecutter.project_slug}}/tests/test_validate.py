@@ -6,6 +6,7 @@ import pytest
 
 from {{ cookiecutter.package_name }}.pipeline.data import DataError
 from {{ cookiecutter.package_name }}.pipeline.validate import validate_table
+
 from pipeline_params import data_params
 
 
