@@ -21,6 +21,7 @@ import yaml
 from actkit.act import FAKE_TOKEN, KIT_DIR
 from tests.helpers import generate
 
+# The kit's lib/ holds stdlib-only scripts its stand-ins run directly, not a package.
 sys.path.insert(0, str(KIT_DIR / "lib"))
 from gh_api import UPGRADE, api_defaults
 from kitstate import DEFAULT_LABELS, github_state

@@ -13,29 +13,39 @@ import pytest
 
 KIT = Path(__file__).resolve().parents[1]
 GH = KIT / "bin" / "gh"
+# lib/ holds stdlib-only scripts the stand-ins run directly, not a package: its folder goes on the path.
 sys.path.insert(0, str(KIT / "lib"))
 from gh_api import UPGRADE, api_defaults  # noqa: E402
 from kitstate import github_state  # noqa: E402
 
 
-@pytest.fixture
-def gh(tmp_path: Path):
-    env = {
-        "PATH": os.environ["PATH"],
-        "GH_TOKEN": "ghs_test",
-        "GITHUB_REPOSITORY": "owner/project",
-        "ACT_KIT_OUT": str(tmp_path / "out"),
-        "ACT_KIT_STATE": str(tmp_path / "state"),
-    }
+class GhApi:
+    """`gh api ...` of the stand-in in a fresh fake repository: call it; `out` and `state` are its folders."""
 
-    def run(*args: str, stdin: str | None = None, **extra: str) -> subprocess.CompletedProcess[str]:
+    def __init__(self, tmp_path: Path) -> None:
+        self.out = tmp_path / "out"
+        self.state = tmp_path / "state"
+        self.env = {
+            "PATH": os.environ["PATH"],
+            "GH_TOKEN": "ghs_test",
+            "GITHUB_REPOSITORY": "owner/project",
+            "ACT_KIT_OUT": str(self.out),
+            "ACT_KIT_STATE": str(self.state),
+        }
+
+    def __call__(self, *args: str, stdin: str | None = None, **extra: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, str(GH), "api", *args], input=stdin, capture_output=True, text=True, env={**env, **extra}
+            [sys.executable, str(GH), "api", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env={**self.env, **extra},
         )
 
-    run.out = tmp_path / "out"  # type: ignore[attr-defined]
-    run.state = tmp_path / "state"  # type: ignore[attr-defined]
-    return run
+
+@pytest.fixture
+def gh(tmp_path: Path) -> GhApi:
+    return GhApi(tmp_path)
 
 
 def calls(out: Path) -> list[dict[str, Any]]:

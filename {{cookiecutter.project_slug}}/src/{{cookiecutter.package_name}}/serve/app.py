@@ -67,6 +67,7 @@ def create_app(
     )
     app.state.predictor = None
     app.state.prediction_log = None
+    # Starlette types handlers as taking any Exception; this one is registered for RequestValidationError.
     app.add_exception_handler(RequestValidationError, invalid_request)  # type: ignore[arg-type]
     app.include_router(build_router(schema, settings))
     app.add_middleware(

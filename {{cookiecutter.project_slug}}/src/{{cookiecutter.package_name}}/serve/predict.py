@@ -115,7 +115,8 @@ def predict(predictor: Predictor, rows: list[list[Any]]) -> Prediction:
 
 
 def _most_probable(probabilities: np.ndarray, classes: list[Any] | None) -> Prediction:
-    labels = [classes[index] for index in probabilities.argmax(axis=1).tolist()]  # type: ignore[index]
+    assert classes is not None, "a classifier's bundle carries its classes (FeatureSchema requires them)"
+    labels = [classes[index] for index in probabilities.argmax(axis=1).tolist()]
     return Prediction(labels, probabilities.tolist())
 
 

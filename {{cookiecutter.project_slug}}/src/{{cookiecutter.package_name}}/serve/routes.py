@@ -84,6 +84,7 @@ def _with_body_model(endpoint: Callable[..., Any], body_model: type[BaseModel]) 
         parameter.replace(annotation=body_model) if parameter.name == "body" else parameter
         for parameter in signature.parameters.values()
     ]
+    # inspect.signature reads __signature__, which type checkers do not know on a function.
     typed.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
     return typed
 

@@ -20,7 +20,7 @@ def _field_type(feature: FeatureSpec, unknown_category: str) -> Any:
     if feature.kind == "numeric":
         field_type: Any = FiniteFloat
     elif categories and unknown_category == "error":
-        field_type = Literal[tuple(categories)]  # type: ignore[valid-type]
+        field_type = Literal[tuple(categories)]  # type: ignore[valid-type]  # built at run time from the schema
     elif categories and all(isinstance(category, bool) for category in categories):
         field_type = Annotated[bool, Field(strict=True)]
     elif categories and all(
@@ -92,6 +92,7 @@ def build_request_model(row_model: type[BaseModel], max_rows: int) -> type[BaseM
 def build_response_model(schema: FeatureSchema) -> type[BaseModel]:
     if schema.problem_type == "classification":
         classes = list(schema.classes or ())
+        # A Literal built at run time from the schema's classes: valid for pydantic, unknown to type checkers.
         prediction_type: Any = Literal[tuple(classes)] if classes else Any  # type: ignore[valid-type]
         probabilities_type: Any = list[dict[str, float]] | None
         probabilities_description = (
