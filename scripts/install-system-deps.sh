@@ -6,6 +6,8 @@
 #         local base image: no registry is reachable), jq (the gh stand-in's --jq), git, curl,
 #         nodejs only if no `node` is on PATH (act runs the node20 cache stand-in with it).
 #         podman's recommends bring slirp4netns/uidmap/fuse-overlayfs; rootful use needs none.
+#         `podman kube play` (the Kubernetes manifests' test) also needs netavark (its pods' bridge network)
+#         and catatonit (it builds the pods' pause image from it): named, as recommends may be off.
 #   conf: /etc/containers/containers.conf  [containers] default_ulimits = []
 #         (without it runc fails here: "error setting rlimit type 7: operation not permitted").
 # Python tools (act, actionlint, hadolint, zizmor) come from requirements-dev.txt. Root is needed only when
@@ -14,7 +16,7 @@ set -euo pipefail
 
 export DEBIAN_FRONTEND=noninteractive
 
-packages=(podman runc debootstrap jq git curl ca-certificates)
+packages=(podman runc netavark catatonit debootstrap jq git curl ca-certificates)
 command -v node > /dev/null || packages+=(nodejs)
 missing=()
 for p in "${packages[@]}"; do

@@ -5,6 +5,8 @@ Fixtures live in conftest.py; test modules import helpers from here, never from 
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -16,6 +18,8 @@ from typing import Any
 
 import pytest
 from cookiecutter.main import cookiecutter
+
+from actkit.podman import build_image
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1]
 
@@ -90,3 +94,46 @@ def tool(name: str) -> str:
     path = shutil.which(name, path=str(Path(sys.executable).parent))
     assert path, f"{name} is not installed: make test installs it from requirements-dev.txt"
     return path
+
+
+def isolated_tool(name: str, requirements: Path) -> str:
+    """A tool whose pins clash with requirements-dev.txt, from its own virtualenv under build/.
+
+    The virtualenv is made once from `requirements` (every package pinned) and made again when that file changes;
+    a lock keeps parallel test workers from building it twice.
+    """
+    digest = hashlib.sha256(requirements.read_bytes()).hexdigest()[:12]
+    venv = TEMPLATE_DIR / "build" / f"{name}-venv-{digest}"
+    installed = venv / ".installed"
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with open(venv.parent / f"{name}-venv.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not installed.exists():
+            shutil.rmtree(venv, ignore_errors=True)
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+            pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+            result = subprocess.run([*pip, "-r", str(requirements)], capture_output=True, text=True, check=False)
+            if result.returncode != 0:
+                pytest.fail(f"installing {requirements} into {venv} failed:\n{result.stderr[-3000:]}")
+            installed.touch()
+    return str(venv / "bin" / name)
+
+
+def installed_project(folder: Path) -> Path:
+    """The default project, installed with its default extras, its pipeline run and committed."""
+    project = generate(folder)
+    commit(project, "Generated from the template")
+    run(project, "make", "install", f"PYTHON={sys.executable}")
+    run(project, "make", "pipeline")
+    commit(project, "Pipeline results")
+    return project
+
+
+def build_serving_image(project: Path, tag: str) -> str:
+    """The project's serving image (its Dockerfile, its model), built with podman under `tag`."""
+    metadata = json.loads((project / "models" / "metadata.json").read_text())
+    head = run(project, "git", "rev-parse", "HEAD").stdout.strip()
+    result = build_image(project, tag, {"MODEL_VERSION": metadata["model_version"], "REVISION": head})
+    assert result.ok, result.output[-5000:]
+    print(f"\nserving image built in {result.seconds:.0f} s")
+    return tag

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -22,7 +21,7 @@ import yaml
 
 from actkit.act import ActResult, run_workflow
 from actkit.podman import build_image, ensure_python_slim, free_port, image_config, image_size, run_container
-from tests.helpers import commit, generate, run
+from tests.helpers import build_serving_image, commit, installed_project, run
 
 pytestmark = pytest.mark.slow
 DEPLOY = ".github/workflows/deploy.yml"
@@ -50,13 +49,7 @@ def base_image() -> str:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The default project, installed with its default extras, its pipeline run and committed."""
-    project = generate(tmp_path_factory.mktemp("ship"))
-    commit(project, "Generated from the template")
-    run(project, "make", "install", f"PYTHON={sys.executable}")
-    run(project, "make", "pipeline")
-    commit(project, "Pipeline results")
-    return project
+    return installed_project(tmp_path_factory.mktemp("ship"))
 
 
 @pytest.fixture(scope="module")
@@ -65,13 +58,8 @@ def metadata(project: Path) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def image(project: Path, base_image: str, metadata: dict[str, Any]) -> Iterator[str]:
-    head = run(project, "git", "rev-parse", "HEAD").stdout.strip()
-    args = {"MODEL_VERSION": metadata["model_version"], "REVISION": head}
-    result = build_image(project, OURS, args)
-    assert result.ok, result.output[-5000:]
-    print(f"\nserving image built in {result.seconds:.0f} s")
-    yield OURS
+def image(project: Path, base_image: str) -> Iterator[str]:
+    yield build_serving_image(project, OURS)
     podman("rmi", "--force", OURS, f"{PRODUCTION}:latest")
 
 
