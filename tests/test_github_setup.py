@@ -93,6 +93,8 @@ FIRST_RUN = [
     ("POST", f"repos/{REPO}/labels"),
     ("GET", f"repos/{REPO}/labels/retraining"),
     ("POST", f"repos/{REPO}/labels"),
+    ("GET", f"repos/{REPO}/labels/template-update"),
+    ("POST", f"repos/{REPO}/labels"),
     ("GET", f"repos/{REPO}/environments/production"),
     ("PUT", f"repos/{REPO}/environments/production"),
     ("GET", f"repos/{REPO}/environments/production/deployment-branch-policies"),
@@ -115,6 +117,10 @@ def test_first_run_on_a_new_repository(run: Run) -> None:
     assert state["label_info"] == {
         "model-drift": {"color": "d93f0b", "description": "monitor.yml: drift or decay of the model in production"},
         "retraining": {"color": "0e8a16", "description": "retrain.yml: a pull request with a retrained model"},
+        "template-update": {
+            "color": "1d76db",
+            "description": "template-update.yml: the template's changes for this project",
+        },
     }
     production = state["environments"]["production"]
     assert production["deployment_branch_policy"] == {"protected_branches": False, "custom_branch_policies": True}
