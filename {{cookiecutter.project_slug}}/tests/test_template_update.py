@@ -105,3 +105,24 @@ def test_a_project_without_cruft_json_is_told_how_to_link_it(tmp_path: Path, pro
     values, body = run(tmp_path)
     assert values == {"status": "unlinked"}
     assert body.startswith(".cruft.json not found: link the project to its template once with `cruft link")
+
+
+def test_unreleased_template_commits_wait_for_a_release_unless_asked_for(
+    tmp_path: Path, template: Path, project: Path
+) -> None:
+    write(template, {"{{ '{{' }}cookiecutter.name{{ '}}' }}/notes.txt": "work in progress\n"})
+    git(template, "commit", "--quiet", "-am", "not released yet")
+    assert run(tmp_path)[0] == {"status": "current"}
+    body, output = tmp_path / "body.md", tmp_path / "output"
+    assert (
+        template_update.main(["--checkout", "main", "--body", str(body), "--github-output", str(output)]) == 0
+    )
+    assert (project / "notes.txt").read_text() == "work in progress\n"
+
+
+def test_the_latest_release_is_the_highest_version_not_the_last_tag_listed(template: Path) -> None:
+    for version in ("0.9.0", "0.10.0", "0.2.0"):
+        git(template, "tag", f"v{version}")
+    git(template, "tag", "v1-beta")
+    assert template_update.update_target(str(template), None) == "v0.10.0"
+    assert template_update.update_target(str(template), "main") == "main"

@@ -29,6 +29,7 @@ import cruft
 from ..errors import UserError
 
 CRUFT_FILE = ".cruft.json"
+RELEASE_TAG = re.compile(r"v\d+\.\d+\.\d+")
 RELEASE_HEADING = re.compile(r"^## (?P<version>\d+\.\d+\.\d+)\b", re.MULTILINE)
 
 
@@ -61,6 +62,27 @@ def git(cwd: Path, *args: str) -> str:
     if result.returncode != 0:
         raise UserError(f"git {' '.join(args)} failed in {cwd}: {result.stderr.strip()}")
     return result.stdout
+
+
+def release_tags(url: str) -> list[str]:
+    """The template's release tags (vX.Y.Z), oldest first."""
+    listed = subprocess.run(
+        ["git", "ls-remote", "--tags", "--refs", url, "v*"], capture_output=True, text=True, check=False
+    )
+    if listed.returncode != 0:
+        raise UserError(f"cannot read the template's tags at {url}: {listed.stderr.strip()}")
+    names = (line.rsplit("refs/tags/", 1)[-1] for line in listed.stdout.splitlines())
+    return sorted(
+        (n for n in names if RELEASE_TAG.fullmatch(n)), key=lambda n: tuple(map(int, n[1:].split(".")))
+    )
+
+
+def update_target(url: str, requested: str | None) -> str:
+    """What to update to: the requested ref, else the template's latest release, else its default branch."""
+    if requested:
+        return requested
+    tags = release_tags(url)
+    return tags[-1] if tags else "HEAD"
 
 
 def export_committed_files(project: Path, target: Path) -> None:
@@ -97,7 +119,7 @@ def run_cruft_update(copy: Path, checkout: str | None) -> None:
         raise UserError("cruft update did not apply the template's changes: see its output above")
 
 
-def update(project: Path, before: TemplateLink, checkout: str | None) -> Update | None:
+def update(project: Path, before: TemplateLink, checkout: str) -> Update | None:
     """None when the template did not move; else the update, applied to the project's files (uncommitted)."""
     if cruft.check(project_dir=project, checkout=checkout):
         return None
@@ -173,7 +195,10 @@ def write_outputs(path: Path | None, **values: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="template-update", description=__doc__.splitlines()[0])
-    parser.add_argument("--checkout", help="template branch, tag or commit (default: its default branch)")
+    parser.add_argument(
+        "--checkout",
+        help="template branch, tag or commit (default: its latest vX.Y.Z tag, else its default branch)",
+    )
     parser.add_argument("--body", type=Path, required=True, help="write the pull request's text here")
     parser.add_argument("--github-output", type=Path, help="append status=... (and more) to this file")
     args = parser.parse_args(argv)
@@ -188,9 +213,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(message)
         write_outputs(args.github_output, status="unlinked")
         return 0
-    result = update(project, before, args.checkout or None)
+    target = update_target(before.url, args.checkout)
+    result = update(project, before, target)
     if result is None:
-        print("The project is on the template's latest commit: nothing to update.")
+        message = f"The project is on the template's {target}: nothing to update."
+        args.body.write_text(message + "\n", encoding="utf-8")
+        print(message)
         write_outputs(args.github_output, status="current")
         return 0
     notes = release_notes(result.before, result.after)
