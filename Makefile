@@ -4,13 +4,14 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: help demo test test-fast lint system-deps bench-serve bench-drift
+.PHONY: help demo test test-fast lint docs system-deps bench-serve bench-drift
 
 help:
 	@echo "make demo       generate a project with the defaults into build/demo, set it up, run its pipeline"
 	@echo "make test       all template tests (end-to-end included)"
 	@echo "make test-fast  template tests without the slow end-to-end ones"
 	@echo "make lint       ruff on the template's own code"
+	@echo "make docs       the documentation site, built with --strict into build/docs/site (SERVE=1: serve it)"
 	@echo "make bench-serve  the generated service against mlflow models serve (BENCH_ARGS=\"--duration 8\")"
 	@echo "make bench-drift  the generated drift monitor against Evidently (BENCH_ARGS=\"--install-evidently\")"
 
@@ -25,6 +26,9 @@ demo: $(BIN)/.installed
 
 test: $(BIN)/.installed system-deps lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+docs: $(BIN)/.installed
+	$(BIN)/python scripts/build_docs.py $(if $(SERVE),--serve)
 
 system-deps: ## podman, runc, debootstrap, jq for the act and container tests (apt-get, as root, once)
 	bash scripts/install-system-deps.sh

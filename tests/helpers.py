@@ -96,6 +96,7 @@ def tool(name: str) -> str:
     return path
 
 
+<<<<<<< HEAD
 def isolated_tool(name: str, requirements: Path) -> str:
     """A tool whose pins clash with requirements-dev.txt, from its own virtualenv under build/.
 
@@ -137,3 +138,39 @@ def build_serving_image(project: Path, tag: str) -> str:
     assert result.ok, result.output[-5000:]
     print(f"\nserving image built in {result.seconds:.0f} s")
     return tag
+=======
+def git(cwd: Path, *args: str) -> str:
+    """Run git in cwd (its output), failing the test with git's error."""
+    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        pytest.fail(f"git {' '.join(args)} failed in {cwd}: {result.stderr}")
+    return result.stdout
+
+
+def template_history(root: Path, needs: str | None = None) -> Path:
+    """A clone of the template's git history with, committed on top, its files as they are now (uncommitted
+    changes included): what `cruft` sees as the hosted template. `needs`: a commit the history must hold."""
+    workdir = root / "mlops-template"
+    git(root, "clone", "--quiet", "--no-local", str(TEMPLATE_DIR), str(workdir))
+    missing = needs and subprocess.run(["git", "cat-file", "-e", f"{needs}^{{commit}}"], cwd=workdir).returncode
+    if missing:
+        pytest.fail(f"commit {needs} is not in this clone's history: run `git fetch --unshallow` in the template")
+    git(workdir, "rm", "-r", "--quiet", ".")
+    listed = git(TEMPLATE_DIR, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    for name in filter(None, listed.split("\0")):
+        if (TEMPLATE_DIR / name).is_file():
+            (workdir / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(TEMPLATE_DIR / name, workdir / name)
+    git(workdir, "add", "-A")
+    git(workdir, "-c", "user.name=Template Test", "-c", "user.email=test@example.com", "commit", "--quiet",
+        "--allow-empty", "-m", "the template as it is now")  # fmt: skip
+    return workdir
+
+
+def bare_clone(workdir: Path) -> str:
+    """A bare clone beside workdir (the hosted repository) and its file:// URL."""
+    bare = workdir.with_name(f"{workdir.name}.git")
+    shutil.rmtree(bare, ignore_errors=True)
+    git(workdir.parent, "clone", "--quiet", "--bare", str(workdir), str(bare))
+    return bare.as_uri()
+>>>>>>> i13-docs

@@ -93,6 +93,8 @@ FIRST_RUN = [
     ("POST", f"repos/{REPO}/labels"),
     ("GET", f"repos/{REPO}/labels/retraining"),
     ("POST", f"repos/{REPO}/labels"),
+    ("GET", f"repos/{REPO}/labels/template-update"),
+    ("POST", f"repos/{REPO}/labels"),
     ("GET", f"repos/{REPO}/environments/production"),
     ("PUT", f"repos/{REPO}/environments/production"),
     ("GET", f"repos/{REPO}/environments/production/deployment-branch-policies"),
@@ -104,6 +106,8 @@ FIRST_RUN = [
     ("GET", f"repos/{REPO}/actions/variables"),
 ]
 PERMISSIONS = ("PUT", f"repos/{REPO}/actions/permissions/workflow")
+# Where a run that must change the workflow permissions makes the PUT: right after reading them.
+AFTER_PERMISSIONS = FIRST_RUN.index(("GET", f"repos/{REPO}/actions/permissions/workflow")) + 1
 
 
 def test_first_run_on_a_new_repository(run: Run) -> None:
@@ -115,6 +119,10 @@ def test_first_run_on_a_new_repository(run: Run) -> None:
     assert state["label_info"] == {
         "model-drift": {"color": "d93f0b", "description": "monitor.yml: drift or decay of the model in production"},
         "retraining": {"color": "0e8a16", "description": "retrain.yml: a pull request with a retrained model"},
+        "template-update": {
+            "color": "1d76db",
+            "description": "template-update.yml: the template's changes for this project",
+        },
     }
     production = state["environments"]["production"]
     assert production["deployment_branch_policy"] == {"protected_branches": False, "custom_branch_policies": True}
@@ -142,8 +150,8 @@ def test_s3_and_server_answers_need_their_secrets(run: Run) -> None:
     result = run()
     assert result.returncode == 0, result.stdout + result.stderr
     calls = [(c["method"], c["path"]) for c in run.calls()]
-    assert calls == [*FIRST_RUN[:10], PERMISSIONS, *FIRST_RUN[10:]]
-    assert run.calls()[10]["body"] == {
+    assert calls == [*FIRST_RUN[:AFTER_PERMISSIONS], PERMISSIONS, *FIRST_RUN[AFTER_PERMISSIONS:]]
+    assert run.calls()[AFTER_PERMISSIONS]["body"] == {
         "default_workflow_permissions": "read",
         "can_approve_pull_request_reviews": False,
     }
@@ -200,7 +208,7 @@ def test_dry_run_calls_nothing(run: Run) -> None:
     assert run.calls() == [] and not (run.out / "gh-calls.json").exists()
     planned = [line.split()[:2] for line in result.stdout.splitlines() if line.startswith("  ") and "repos/" in line]
     owner_repo = "your-github-org/my-mlops-project"  # from the answers: nothing is read from GitHub
-    writes = [*FIRST_RUN[:10], PERMISSIONS, *FIRST_RUN[10:]]  # a dry run cannot know the current permissions
+    writes = [*FIRST_RUN[:AFTER_PERMISSIONS], PERMISSIONS, *FIRST_RUN[AFTER_PERMISSIONS:]]  # a dry run cannot know the current permissions
     assert planned == [[m, p.replace(REPO, owner_repo)] for m, p in writes if m != "GET"]
     assert "gh secret set RETRAIN_TOKEN" in result.stdout
 

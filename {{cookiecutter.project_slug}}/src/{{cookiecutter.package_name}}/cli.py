@@ -32,6 +32,7 @@ COMMANDS = {
     "monitor": ("monitor.cli", True, "drift and decay of current data vs the reference (monitor --help)"),
     "annotate": ("github.workflow_commands", True, "a GitHub Actions annotation, every line kept (--help)"),
     "github-setup": ("github.repository_setup", True, "one-time GitHub settings, missing secrets (--help)"),
+    "template-update": ("github.template_update", True, "template changes; .rej files on conflict (--help)"),
 }
 
 

@@ -40,6 +40,7 @@ REQUIRED_APPROVALS = 0
 LABELS = {
     "model-drift": ("d93f0b", "monitor.yml: drift or decay of the model in production"),
     "retraining": ("0e8a16", "retrain.yml: a pull request with a retrained model"),
+    "template-update": ("1d76db", "template-update.yml: the template's changes for this project"),
 }
 REMOTE_SECRETS: dict[str, tuple[str, ...]] = {
     "none": (),
