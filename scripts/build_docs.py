@@ -30,6 +30,8 @@ PROJECT_PAGES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
             "docs/workflows.md": "project/workflows.md",
             "docs/github.md": "project/github.md",
             "docs/dvc-remote.md": "project/dvc-remote.md",
+            # The project's pages link to these with ../ paths: they keep their place beside project/.
+            "deploy/k8s/README.md": "deploy/k8s/README.md",
         },
     ),
     "gs": ({"dvc_remote": "gs"}, {"docs/dvc-remote.md": "scale-out/remote-gs.md"}),
