@@ -240,4 +240,4 @@ def test_a_million_rows_in_bounded_memory(model_dir: Path, tmp_path: Path) -> No
         f"the columns it reads, in memory at once: {table_mb:.0f} MB\n{result.stdout}"
     )
     growth = peak_mb - baseline_mb
-    assert growth < 0.25 * table_mb, f"peak memory grew by {growth:.0f} MB from 50k to 1M rows"
+    assert growth < 0.5 * table_mb, f"peak memory grew by {growth:.0f} MB from 50k to 1M rows"
