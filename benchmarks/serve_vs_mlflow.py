@@ -250,6 +250,12 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=8.0, help="seconds per scenario, after 1 s warm-up")
     parser.add_argument("--max-requests", type=int, default=200_000, help="hard cap per scenario")
     parser.add_argument("--no-mlflow", action="store_true")
+    parser.add_argument(
+        "--prediction-log",
+        choices=("on", "off"),
+        default="on",
+        help="our service's prediction log (MLflow keeps none): on, as deployed, or off to compare like for like",
+    )
     args = parser.parse_args()
     project = args.project.resolve()
     generated_project.enter(project)
@@ -289,7 +295,8 @@ def main() -> None:
     print(
         f"model {predictor.bundle.model_version} ({schema.problem_type}, {len(names)} features, "
         f"{type(model[-1]).__name__}); {os.cpu_count()} cpus; python {sys.version.split()[0]}; "
-        f"{args.duration:g} s per scenario after 1 s warm-up; load generator in a separate process\n"
+        f"{args.duration:g} s per scenario after 1 s warm-up; load generator in a separate process; "
+        f"our prediction log {args.prediction_log}\n"
     )
 
     venv_bin = str(Path(sys.executable).parent)
@@ -308,6 +315,7 @@ def main() -> None:
                     SERVE_MODEL_DIR=str(args.model_dir.resolve()),
                     SERVE_PREDICTION_LOG_DIR=str(tmp / "predictions"),
                     SERVE_WORKERS="1",
+                    SERVE_PREDICTION_LOG_ENABLED=str(args.prediction_log == "on").lower(),
                     SERVE_LOG_LEVEL="warning",
                 ),
                 f"http://127.0.0.1:{port}/health/ready",
