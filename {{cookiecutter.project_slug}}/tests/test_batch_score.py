@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import fsspec
 import joblib
 import numpy as np
 import pandas as pd
@@ -134,6 +135,25 @@ def test_folder_and_glob_read_every_table_in_name_order(model_dir: Path, tmp_pat
     pd.testing.assert_frame_equal(read(tmp_path / "all.parquet"), expected, rtol=1e-12)
     assert score(model_dir, f"{folder}/*.*", "top.csv") == 0
     pd.testing.assert_frame_equal(read(tmp_path / "top.csv"), expected.head(20), rtol=1e-12)
+
+
+def test_urls_in_and_out(model_dir: Path) -> None:
+    """Any fsspec URL: here the in-memory filesystem (s3://, gs://, az:// take the same path)."""
+    store = fsspec.filesystem("memory")
+    frame = inputs(20)
+    with store.open("/incoming/part-1.csv", "wb") as stream:
+        stream.write(frame.iloc[:8].to_csv(index=False).encode())
+    with store.open("/incoming/part-2.parquet", "wb") as stream:
+        stream.write(frame.iloc[8:].to_parquet(index=False))
+    try:
+        assert score(model_dir, "memory://incoming/part-*", "memory://scores/today.parquet") == 0
+        with store.open("/scores/today.parquet", "rb") as stream:
+            scored = pd.read_parquet(stream)
+        assert not store.exists("/scores/today.parquet.partial")
+    finally:
+        store.rm("/incoming", recursive=True)
+        store.rm("/scores", recursive=True)
+    pd.testing.assert_frame_equal(scored, expected_output(model_dir, frame), rtol=1e-12)
 
 
 def test_id_columns_default_to_params_data_drop(model_dir: Path, tmp_path: Path) -> None:

@@ -141,9 +141,7 @@ class TableWriter:
         if isinstance(self.filesystem, LocalFileSystem):
             self.filesystem.makedirs(self.filesystem._parent(self.path), exist_ok=True)
         compression = "gzip" if name.endswith(".gz") else None
-        self._stream = fsspec.open(
-            f"{self.partial}", "wb", compression=compression, fs=self.filesystem
-        ).open()
+        self._stream = self.filesystem.open(self.partial, "wb", compression=compression)
         self._parquet: pq.ParquetWriter | None = None
         self._csv_header = True
 
