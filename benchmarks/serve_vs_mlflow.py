@@ -8,9 +8,12 @@ It runs with the project's interpreter (PROJECT/.venv) in the project's folder (
 Both servers serve the same fitted pipeline (models/model.joblib; MLflow gets a copy saved with
 mlflow.sklearn.save_model in a temporary folder) with one worker on 127.0.0.1. A load generator in a
 separate process (threads, keep-alive connections) drives each for a fixed time per scenario: single-row
-requests with 1 and 8 clients, and 1000-row batches with 1 client. Printed: throughput, p50/p99 latency,
-start-up time (spawn to the first 200 from the health URL), memory (RSS of the server's process tree), the
-ratios ours/MLflow, and the in-process ceiling (one-row model.predict calls per second, and the fast path).
+requests with 1 and 8 clients, and 1000-row batches with 1 client. Our service is measured on both of its
+endpoints: /predict (its own body) and /invocations with the very bodies MLflow gets (MLflow's scoring protocol,
+`dataframe_split`). Printed: throughput, p50/p99 latency, start-up time (spawn to the first 200 from the health
+URL), memory (RSS of the server's process tree), the ratios ours/MLflow with the targets of /invocations
+(1000 rows >= 3x MLflow's throughput, one row >= 10x, p99 <= 1/5 of MLflow's), the in-process ceiling
+(one-row model.predict calls per second, and the fast path), and the command that made the figures.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ import generated_project
 SCRIPT = Path(__file__).resolve()
 SCENARIOS = (("1row_c1", "single", 1), ("1row_c8", "single", 8), ("1000rows_c1", "batch", 1))
 BATCH_ROWS = 1000
+# scenario -> (least throughput ratio, largest p99 ratio) of ours /invocations against MLflow (issue 12's targets)
+TARGETS = {"1row_c1": (10.0, 0.2), "1row_c8": (10.0, 0.2), "1000rows_c1": (3.0, 0.2)}
 
 
 def loadgen(url: str, body_file: str, clients: int, duration: float, warmup: float, max_requests: int) -> dict:
@@ -134,10 +139,12 @@ def rss_tree_mb(pid: int) -> float:
 
 
 class Server:
-    """A server process in its own session, stopped (with its workers) on exit."""
+    """A server process in its own session, stopped (with its workers) on exit; `endpoints`: name -> (URL, bodies)."""
 
-    def __init__(self, name: str, command: list[str], env: dict[str, str], health: str, predict: str) -> None:
-        self.name, self.command, self.env, self.health, self.predict = name, command, env, health, predict
+    def __init__(
+        self, name: str, command: list[str], env: dict[str, str], health: str, endpoints: dict[str, tuple[str, dict]]
+    ) -> None:
+        self.name, self.command, self.env, self.health, self.endpoints = name, command, env, health, endpoints
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in __exit__)
         self.startup_s = float("nan")
@@ -202,13 +209,35 @@ def print_row(result: dict[str, Any]) -> None:
         f"{result['server']:7s} startup {result['startup_s']:5.2f} s  RSS {result['rss_mb']:6.1f} MB "
         f"(idle {result['rss_mb_idle']:.1f})"
     )
-    for label, _, _ in SCENARIOS:
-        r = result[label]
-        print(
-            f"    {label:12s} {r['rps']:8.1f} req/s  p50 {r['p50_ms']:7.2f} ms  p99 {r['p99_ms']:7.2f} ms  "
-            f"ok {r['ok']:6d}  errors {r['errors']}"
-        )
+    for endpoint in result["endpoints"]:
+        print(f"  {endpoint}")
+        for label, _, _ in SCENARIOS:
+            r = result["endpoints"][endpoint][label]
+            print(
+                f"    {label:12s} {r['rps']:8.1f} req/s  p50 {r['p50_ms']:7.2f} ms  p99 {r['p99_ms']:7.2f} ms  "
+                f"ok {r['ok']:6d}  errors {r['errors']}"
+            )
     sys.stdout.flush()
+
+
+def print_ratios(ours: dict[str, Any], mlflow: dict[str, Any]) -> None:
+    """Ratios ours/MLflow per endpoint of ours; /invocations (the same bodies as MLflow's) against the targets."""
+    theirs = mlflow["endpoints"]["/invocations"]
+    for endpoint, results in ours["endpoints"].items():
+        print(f"ratios ours {endpoint} / mlflow /invocations:")
+        for label, _, _ in SCENARIOS:
+            o, m = results[label], theirs[label]
+            throughput, p99 = o["rps"] / m["rps"], o["p99_ms"] / m["p99_ms"]
+            verdict = ""
+            if endpoint == "/invocations":
+                least, most = TARGETS[label]
+                met = throughput >= least and p99 <= most
+                verdict = f"   target throughput >= x{least:g}, p99 <= x{most:g}: {'met' if met else 'MISSED'}"
+            print(
+                f"    {label:12s} throughput x{throughput:.2f}   p50 x{o['p50_ms'] / m['p50_ms']:.3f}   "
+                f"p99 x{p99:.3f}{verdict}"
+            )
+    print(f"    startup x{ours['startup_s'] / mlflow['startup_s']:.2f}   RSS x{ours['rss_mb'] / mlflow['rss_mb']:.2f}")
 
 
 def main() -> None:
@@ -221,6 +250,12 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=8.0, help="seconds per scenario, after 1 s warm-up")
     parser.add_argument("--max-requests", type=int, default=200_000, help="hard cap per scenario")
     parser.add_argument("--no-mlflow", action="store_true")
+    parser.add_argument(
+        "--prediction-log",
+        choices=("on", "off"),
+        default="on",
+        help="our service's prediction log (MLflow keeps none): on, as deployed, or off to compare like for like",
+    )
     args = parser.parse_args()
     project = args.project.resolve()
     generated_project.enter(project)
@@ -256,10 +291,12 @@ def main() -> None:
             "sklearn": calls_per_second(lambda: model.predict(one)),
             "fast_path": calls_per_second(lambda: predict_module.predict(predictor, [list(row.values())])),
         }
+    print(f"command: {' '.join(sys.argv)}")
     print(
         f"model {predictor.bundle.model_version} ({schema.problem_type}, {len(names)} features, "
         f"{type(model[-1]).__name__}); {os.cpu_count()} cpus; python {sys.version.split()[0]}; "
-        f"{args.duration:g} s per scenario after 1 s warm-up; load generator in a separate process\n"
+        f"{args.duration:g} s per scenario after 1 s warm-up; load generator in a separate process; "
+        f"our prediction log {args.prediction_log}\n"
     )
 
     venv_bin = str(Path(sys.executable).parent)
@@ -278,10 +315,14 @@ def main() -> None:
                     SERVE_MODEL_DIR=str(args.model_dir.resolve()),
                     SERVE_PREDICTION_LOG_DIR=str(tmp / "predictions"),
                     SERVE_WORKERS="1",
+                    SERVE_PREDICTION_LOG_ENABLED=str(args.prediction_log == "on").lower(),
                     SERVE_LOG_LEVEL="warning",
                 ),
                 f"http://127.0.0.1:{port}/health/ready",
-                f"http://127.0.0.1:{port}/predict",
+                {
+                    "/predict": (f"http://127.0.0.1:{port}/predict", ours),
+                    "/invocations": (f"http://127.0.0.1:{port}/invocations", theirs),
+                },
             )
         ]
         if not args.no_mlflow:
@@ -310,16 +351,17 @@ def main() -> None:
                     ],
                     env,
                     f"http://127.0.0.1:{port}/ping",
-                    f"http://127.0.0.1:{port}/invocations",
+                    {"/invocations": (f"http://127.0.0.1:{port}/invocations", theirs)},
                 )
             )
         for server in servers:
-            bodies = theirs if server.name == "mlflow" else ours
             with server:
-                result: dict[str, Any] = {"server": server.name, "startup_s": server.startup_s}
+                result: dict[str, Any] = {"server": server.name, "startup_s": server.startup_s, "endpoints": {}}
                 result["rss_mb_idle"] = rss_tree_mb(server.proc.pid)  # type: ignore[union-attr]
-                for label, kind, clients in SCENARIOS:
-                    result[label] = run_load(server.predict, bodies[kind], clients, args, tmp)
+                for endpoint, (url, bodies) in server.endpoints.items():
+                    result["endpoints"][endpoint] = {
+                        label: run_load(url, bodies[kind], clients, args, tmp) for label, kind, clients in SCENARIOS
+                    }
                 result["rss_mb"] = rss_tree_mb(server.proc.pid)  # type: ignore[union-attr]
             results[server.name] = result
             print_row(result)
@@ -329,18 +371,10 @@ def main() -> None:
         f"the service's {predictor.serving_path} path {ceiling['fast_path']:.0f} calls/s"
     )
     if "mlflow" in results:
-        o, m = results["ours"], results["mlflow"]
-        print("ratios ours/mlflow:")
-        for label, _, _ in SCENARIOS:
-            print(
-                f"    {label:12s} throughput x{o[label]['rps'] / m[label]['rps']:.2f}   "
-                f"p50 x{o[label]['p50_ms'] / m[label]['p50_ms']:.3f}   "
-                f"p99 x{o[label]['p99_ms'] / m[label]['p99_ms']:.3f}"
-            )
-        print(f"    startup x{o['startup_s'] / m['startup_s']:.2f}   RSS x{o['rss_mb'] / m['rss_mb']:.2f}")
-    rps = results["ours"]["1row_c8"]["rps"]
+        print_ratios(results["ours"], results["mlflow"])
+    rps = results["ours"]["endpoints"]["/predict"]["1row_c8"]["rps"]
     print(
-        f"ours 1row_c8 = {rps / ceiling['fast_path'] * 100:.0f}% of its in-process "
+        f"ours /predict 1row_c8 = {rps / ceiling['fast_path'] * 100:.0f}% of its in-process "
         f"{predictor.serving_path} path, "
         f"{rps / ceiling['sklearn'] * 100:.0f}% of one-row sklearn predict calls"
     )

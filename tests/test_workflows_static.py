@@ -132,8 +132,15 @@ def test_every_job_that_installs_the_project_uses_the_setup_action(
                 assert "make install" not in step.get("run", ""), f"{workflow.name}:{name} installs on its own"
                 if step.get("uses") == SETUP_ACTION:
                     users.add(f"{workflow.stem}:{name}")
-    expected = {"ci:checks", "deploy:gate", "experiment:experiment", "monitor:monitor", "retrain:retrain"}
-    expected.add("template-update:update")
+    expected = {
+        "ci:checks",
+        "deploy:gate",
+        "experiment:experiment",
+        "monitor:monitor",
+        "retrain:retrain",
+        "score:score",
+        "template-update:update",
+    }
     if configuration[1].get("mlflow_tracking") == "server":
         expected.add("deploy:register")
     assert users == expected

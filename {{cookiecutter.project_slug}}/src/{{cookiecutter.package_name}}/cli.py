@@ -28,6 +28,7 @@ COMMANDS = {
     "promote": ("gates.promotion", True, "deploy gate: candidate vs bounds and production (--help)"),
     "register": ("gates.registry", True, "MLflow registry: the deployed model as @champion (--help)"),
     "serve": ("serve", True, "run the model service on models/ (serve --help; SERVE_* variables)"),
+    "score": ("serve.batch", True, "batch scoring: score INPUT OUTPUT, CSV/Parquet in chunks (score --help)"),
     "request-example": ("serve.request_example", True, "a real request body from the test set (--help)"),
     "monitor": ("monitor.cli", True, "drift and decay of current data vs the reference (monitor --help)"),
     "annotate": ("github.workflow_commands", True, "a GitHub Actions annotation, every line kept (--help)"),

@@ -9,7 +9,8 @@
   sha256 and the test metrics. Read by the service (it refuses a model whose sha256 differs), the image
   labels, the deploy gate, the MLflow registry step and the monitor.
 - `PredictionRecord`: one line of the prediction log (JSON Lines, one line per scored row), written by the
-  service (`serve/prediction_log.py`), read by the monitor (`monitor/sources.py`).
+  service (`serve/prediction_log.py`) and batch scoring (`serve/batch.py`), read by the monitor
+  (`monitor/sources.py`).
 
 Each is a frozen pydantic model that forbids unknown fields: a file or line that does not match is refused
 with one message naming the file, the field and what is allowed (`ContractError`).
@@ -99,7 +100,8 @@ class ModelMetadata(TrainingRun):
 
 
 class PredictionRecord(Contract):
-    """One prediction-log line: one row of one /predict request.
+    """One prediction-log line: one row of one /predict or /invocations request, or of a batch chunk
+    (request_id `batch-<run id>-<chunk>`).
 
     `timestamp` is ISO-8601 in UTC, `row` the row's index in its request, `features` the row as sent (missing
     values null), `probabilities` one per class keyed by str(class) (null for regression).

@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 
 from ..contracts import ModelMetadata
 from .bundle import ModelBundle, load_bundle, load_metadata
+from .columns import TableRules
 from .instrumentation import Metrics, MetricsMiddleware
 from .predict import prepare_predictor
 from .prediction_log import JsonlDirectorySink, PredictionLogger, PredictionSink
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 # Paths counted under their own endpoint label in the metrics; any other path is "other".
 METERED_PATHS = {
     "/predict",
+    "/invocations",
     "/health/live",
     "/health/ready",
     "/metadata",
@@ -65,6 +67,9 @@ def create_app(
     app.state.metrics = Metrics(
         schema.problem_type == "classification", schema.classes, metadata.model_version
     )
+    app.state.table_rules = TableRules.of(
+        schema, unknown_category=settings.unknown_category, allow_missing=settings.allow_missing
+    )
     app.state.predictor = None
     app.state.prediction_log = None
     # Starlette types handlers as taking any Exception; this one is registered for RequestValidationError.
@@ -84,7 +89,8 @@ def _description(metadata: ModelMetadata) -> str:
     return (
         f"Serves model {metadata.model_version} ({schema.problem_type}, {len(schema.features)} features). "
         'POST /predict with {"rows": [{feature: value, ...}, ...]}; '
-        "a single prediction is a list of one row."
+        "a single prediction is a list of one row. "
+        "POST /invocations takes MLflow's scoring protocol (the bodies `mlflow models serve` takes)."
     )
 
 

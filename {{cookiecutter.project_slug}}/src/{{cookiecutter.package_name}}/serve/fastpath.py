@@ -9,9 +9,9 @@ for a small set of well-understood components, doing the same arithmetic in the 
 - ColumnTransformer (columns given by name or index; 'drop'/'passthrough'/transformer)
 - Pipeline, SimpleImputer (missing_values=nan, no indicator), StandardScaler,
   OneHotEncoder (no drop, no infrequent categories, handle_unknown='ignore')
-- final estimator: RandomForest/ExtraTrees classifier/regressor and DecisionTree (tree loop
-  with ``check_input=False``, exactly what sklearn does minus the joblib dispatch), any other
-  estimator is called directly on the transformed array.
+- final estimator: RandomForest/ExtraTrees classifier/regressor (a loop over the fitted trees' ``tree_``,
+  exactly what sklearn computes minus the joblib dispatch and the per-tree checks) and DecisionTree
+  (``check_input=False``); any other estimator is called directly on the transformed array.
 
 Anything else raises ``Unsupported`` (with a reason) and the caller uses the plain sklearn path.
 ``verified_pipeline`` also checks the compiled function against the sklearn pipeline's output on
@@ -241,16 +241,20 @@ def compile_estimator(estimator: Any, classification: bool) -> ArrayFunction:
         raise Unsupported("multi-output estimator")
     forest_types = (RandomForestClassifier, ExtraTreesClassifier, RandomForestRegressor, ExtraTreesRegressor)
     if type(estimator) in forest_types:
-        trees = list(estimator.estimators_)
+        # Each fitted tree's own tree_.predict, sliced as its predict_proba/predict slices it: the same values
+        # without the per-tree fitted and input checks, which cost more than the traversal for small requests.
+        trees = [tree.tree_ for tree in estimator.estimators_]
         tree_count = len(trees)
         if classification:
             class_count = len(estimator.classes_)
+            if any(tree.n_classes_ != class_count for tree in estimator.estimators_):
+                raise Unsupported("a tree of the forest has fewer classes than the forest")
 
             def forest_proba(xt: np.ndarray) -> np.ndarray:
                 x32 = np.ascontiguousarray(xt, dtype=np.float32)
                 total = np.zeros((x32.shape[0], class_count), dtype=np.float64)
                 for tree in trees:
-                    total += tree.predict_proba(x32, check_input=False)
+                    total += tree.predict(x32)[:, :class_count]
                 total /= tree_count
                 return total
 
@@ -260,7 +264,7 @@ def compile_estimator(estimator: Any, classification: bool) -> ArrayFunction:
             x32 = np.ascontiguousarray(xt, dtype=np.float32)
             total = np.zeros((x32.shape[0],), dtype=np.float64)
             for tree in trees:
-                total += tree.predict(x32, check_input=False)
+                total += tree.predict(x32)[:, 0]
             total /= tree_count
             return total
 

@@ -95,29 +95,50 @@ class Predictor:
         return "fast" if self.compiled is not None else "sklearn"
 
 
+@dataclass(frozen=True)
+class PredictionArrays:
+    """Predictions as arrays: labels (object, classification) or values (float64, regression), and the
+    probabilities (rows x classes, metadata order; None for regression)."""
+
+    predictions: np.ndarray
+    probabilities: np.ndarray | None
+
+    def as_lists(self) -> Prediction:
+        probabilities = None if self.probabilities is None else self.probabilities.tolist()
+        return Prediction(self.predictions.tolist(), probabilities)
+
+
 def predict(predictor: Predictor, rows: list[list[Any]]) -> Prediction:
     """Predictions for rows of values in schema order; the model's own ValueError/TypeError propagate."""
-    numeric, categorical = predictor.layout.blocks(rows)
+    return predict_blocks(predictor, *predictor.layout.blocks(rows)).as_lists()
+
+
+def predict_blocks(predictor: Predictor, numeric: np.ndarray, categorical: np.ndarray) -> PredictionArrays:
+    """Predictions for the numeric and categorical blocks (from InputLayout.blocks or TableRules.check)."""
     bundle = predictor.bundle
     if predictor.compiled is not None:
         output = np.asarray(predictor.compiled(numeric, categorical), dtype=np.float64)
         if bundle.is_classification:
             return _most_probable(output, bundle.classes)
-        return Prediction(output.ravel().tolist(), None)
+        return PredictionArrays(output.ravel(), None)
     frame = predictor.layout.frame(numeric, categorical)
     if not bundle.is_classification:
-        return Prediction(np.asarray(bundle.model.predict(frame), dtype=np.float64).ravel().tolist(), None)
+        return PredictionArrays(np.asarray(bundle.model.predict(frame), dtype=np.float64).ravel(), None)
     probabilities = np.asarray(bundle.model.predict_proba(frame), dtype=np.float64)
     if predictor.argmax_matches_predict:
         return _most_probable(probabilities, bundle.classes)
     labels = [json_scalar(label) for label in np.asarray(bundle.model.predict(frame)).tolist()]
-    return Prediction(labels, probabilities.tolist())
+    return PredictionArrays(_objects(labels), probabilities)
 
 
-def _most_probable(probabilities: np.ndarray, classes: list[Any] | None) -> Prediction:
+def _most_probable(probabilities: np.ndarray, classes: list[Any] | None) -> PredictionArrays:
     assert classes is not None, "a classifier's bundle carries its classes (FeatureSchema requires them)"
-    labels = [classes[index] for index in probabilities.argmax(axis=1).tolist()]
-    return Prediction(labels, probabilities.tolist())
+    return PredictionArrays(_objects(classes)[probabilities.argmax(axis=1)], probabilities)
+
+
+def _objects(values: list[Any]) -> np.ndarray:
+    """An object array holding the values themselves (labels stay Python ints, strings or booleans)."""
+    return np.fromiter(values, dtype=object, count=len(values))
 
 
 def prepare_predictor(bundle: ModelBundle, *, fast_path: bool = True) -> Predictor:

@@ -1,6 +1,7 @@
 """The service's routes: module-level endpoints that read what they need from ``request.app.state``.
 
-The app's state (set by ``create_app`` and its lifespan): ``settings``, ``metadata``, ``metrics``, and,
+The app's state (set by ``create_app`` and its lifespan): ``settings``, ``metadata``, ``metrics``,
+``table_rules`` (the feature schema's column rules, columns.py), and,
 once the model is loaded, ``predictor`` and ``prediction_log`` (``None`` before start-up and after
 shutdown, and ``prediction_log`` also when the log is disabled).
 """
@@ -23,6 +24,7 @@ from pydantic import BaseModel
 from starlette.datastructures import State
 
 from ..contracts import FeatureSchema
+from .invocations import INVOCATIONS_DESCRIPTION, INVOCATIONS_RESPONSES, invocations
 from .predict import Prediction, Predictor, predict
 from .prediction_log import LoggedRequest, now_iso
 from .schema import ValidationErrorResponse, build_request_model, build_response_model, build_row_model
@@ -55,6 +57,16 @@ def build_router(schema: FeatureSchema, settings: ServeSettings) -> APIRouter:
         response_model=build_response_model(schema),
         responses=PREDICT_RESPONSES,
         summary="Predict for a batch of rows",
+        tags=["prediction"],
+    )
+    router.add_api_route(
+        "/invocations",
+        invocations,
+        methods=["POST"],
+        name="invocations",
+        summary="Predict as `mlflow models serve` does (MLflow's scoring protocol)",
+        description=INVOCATIONS_DESCRIPTION,
+        responses=INVOCATIONS_RESPONSES,
         tags=["prediction"],
     )
     router.add_api_route("/health/live", live, methods=["GET"], tags=["health"])

@@ -11,25 +11,18 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from ..contracts import FeatureSchema, FeatureSpec
+from .columns import ColumnRule, UnknownCategory
 
 FiniteFloat = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 
 
-def _field_type(feature: FeatureSpec, unknown_category: str) -> Any:
-    categories = feature.categories
-    if feature.kind == "numeric":
-        field_type: Any = FiniteFloat
-    elif categories and unknown_category == "error":
-        field_type = Literal[tuple(categories)]  # type: ignore[valid-type]  # built at run time from the schema
-    elif categories and all(isinstance(category, bool) for category in categories):
-        field_type = Annotated[bool, Field(strict=True)]
-    elif categories and all(
-        isinstance(category, int) and not isinstance(category, bool) for category in categories
-    ):
-        field_type = Annotated[int, Field(strict=True)]
-    else:
-        field_type = Annotated[str, Field(strict=True)]
-    return field_type
+def _field_type(rule: ColumnRule) -> Any:
+    """The pydantic type of one feature's field, from its column rule (columns.py)."""
+    if rule.numeric:
+        return FiniteFloat
+    if rule.categories is not None:
+        return Literal[rule.categories]  # type: ignore[valid-type]  # built at run time from the schema
+    return Annotated[rule.value_type, Field(strict=True)]
 
 
 def _description(feature: FeatureSpec, nullable: bool, unknown_category: str) -> str:
@@ -43,17 +36,18 @@ def _description(feature: FeatureSpec, nullable: bool, unknown_category: str) ->
 
 
 def build_row_model(
-    schema: FeatureSchema, *, unknown_category: str = "error", allow_missing: bool = True
+    schema: FeatureSchema, *, unknown_category: UnknownCategory = "error", allow_missing: bool = True
 ) -> type[BaseModel]:
-    """One required field per feature; the JSON key is the exact column name (alias).
+    """One required field per feature, typed by its column rule; the JSON key is the column name (alias).
 
     Python attribute names are f0, f1, ... in schema order, so ``row.__dict__.values()`` gives
     the values in schema order without per-field lookups.
     """
     fields: dict[str, Any] = {}
     for index, feature in enumerate(schema.features):
-        nullable = bool(feature.nullable and allow_missing)
-        field_type = _field_type(feature, unknown_category)
+        rule = ColumnRule.of(feature, unknown_category=unknown_category, allow_missing=allow_missing)
+        nullable = rule.nullable
+        field_type = _field_type(rule)
         if nullable:
             field_type = field_type | None
         example = None
