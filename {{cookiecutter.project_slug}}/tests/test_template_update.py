@@ -12,6 +12,8 @@ import pytest
 
 from {{ cookiecutter.package_name }}.github import template_update
 
+# The small template's project folder (its name answer in Jinja braces), spelt to look like no template.
+FOLDER = "{" * 2 + " cookiecutter" + ".name " + "}" * 2
 IDENTITY = ["-c", "user.name=Tests", "-c", "user.email=tests@example.com"]
 
 
@@ -40,8 +42,8 @@ def template(tmp_path: Path) -> Path:
     git(root, "init", "--quiet", "-b", "main")
     release(root, "0.1.0", {
         "cookiecutter.json": json.dumps({"name": "demo"}),
-        "{{ '{{' }}cookiecutter.name{{ '}}' }}/settings.txt": "alpha\nbeta\ngamma\n",
-        "{{ '{{' }}cookiecutter.name{{ '}}' }}/notes.txt": "first notes\n",
+        f"{FOLDER}/settings.txt": "alpha\nbeta\ngamma\n",
+        f"{FOLDER}/notes.txt": "first notes\n",
         "CHANGELOG.md": "# Changelog\n\n## 0.1.0\nThe first release.\n",
     })  # fmt: skip
     return root
@@ -73,9 +75,9 @@ def test_an_update_applies_what_fits_and_leaves_rej_files_for_conflicts(
     write(project, {"settings.txt": "alpha (the user's value)\nbeta\ngamma\n"})
     git(project, "commit", "--quiet", "-am", "the user's edit")
     release(template, "0.2.0", {
-        "{{ '{{' }}cookiecutter.name{{ '}}' }}/settings.txt": "ALPHA\nbeta\ngamma\n",
-        "{{ '{{' }}cookiecutter.name{{ '}}' }}/notes.txt": "second notes\n",
-        "{{ '{{' }}cookiecutter.name{{ '}}' }}/added.txt": "a new file\n",
+        f"{FOLDER}/settings.txt": "ALPHA\nbeta\ngamma\n",
+        f"{FOLDER}/notes.txt": "second notes\n",
+        f"{FOLDER}/added.txt": "a new file\n",
         "CHANGELOG.md": "# Changelog\n\n## 0.2.0\nUpdating: nothing to do.\n\n## 0.1.0\nThe first release.\n",
     })  # fmt: skip
 
@@ -110,7 +112,7 @@ def test_a_project_without_cruft_json_is_told_how_to_link_it(tmp_path: Path, pro
 def test_unreleased_template_commits_wait_for_a_release_unless_asked_for(
     tmp_path: Path, template: Path, project: Path
 ) -> None:
-    write(template, {"{{ '{{' }}cookiecutter.name{{ '}}' }}/notes.txt": "work in progress\n"})
+    write(template, {f"{FOLDER}/notes.txt": "work in progress\n"})
     git(template, "commit", "--quiet", "-am", "not released yet")
     assert run(tmp_path)[0] == {"status": "current"}
     body, output = tmp_path / "body.md", tmp_path / "output"
