@@ -133,6 +133,7 @@ def test_every_job_that_installs_the_project_uses_the_setup_action(
                 if step.get("uses") == SETUP_ACTION:
                     users.add(f"{workflow.stem}:{name}")
     expected = {"ci:checks", "deploy:gate", "experiment:experiment", "monitor:monitor", "retrain:retrain"}
+    expected |= {"deploy:staging", "deploy:production"}
     if configuration[1].get("mlflow_tracking") == "server":
         expected.add("deploy:register")
     assert users == expected
