@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from cookiecutter.main import cookiecutter
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1]
@@ -90,3 +91,40 @@ def tool(name: str) -> str:
     path = shutil.which(name, path=str(Path(sys.executable).parent))
     assert path, f"{name} is not installed: make test installs it from requirements-dev.txt"
     return path
+
+
+def write_kustomize_fixture(project: Path, image: str, name: str) -> dict[str, str]:
+    """deploy/k8s/{base,overlays/staging,overlays/production} of the shape the rollout relies on (a Deployment
+    `name` with container `model` running `image` on port `http`, a Service `name`), one namespace per overlay.
+    Test data standing in for the project's manifests, so the rollout tests do not depend on their details.
+    Returns environment -> namespace."""
+    base = project / "deploy" / "k8s" / "base"
+    base.mkdir(parents=True, exist_ok=True)
+    labels = {"app.kubernetes.io/name": name}
+    container = {"name": "model", "image": image, "ports": [{"name": "http", "containerPort": 8000}]}
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {
+            "selector": {"matchLabels": labels},
+            "template": {"metadata": {"labels": labels}, "spec": {"containers": [container]}},
+        },
+    }
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name},
+        "spec": {"selector": labels, "ports": [{"name": "http", "port": 8000, "targetPort": "http"}]},
+    }
+    (base / "kustomization.yaml").write_text(yaml.safe_dump({"resources": ["deployment.yaml", "service.yaml"]}))
+    (base / "deployment.yaml").write_text(yaml.safe_dump(deployment))
+    (base / "service.yaml").write_text(yaml.safe_dump(service))
+    namespaces = {}
+    for environment in ("staging", "production"):
+        overlay = project / "deploy" / "k8s" / "overlays" / environment
+        overlay.mkdir(parents=True, exist_ok=True)
+        namespaces[environment] = f"{name}-{environment}"
+        kustomization = {"namespace": namespaces[environment], "resources": ["../../base"]}
+        (overlay / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
+    return namespaces
