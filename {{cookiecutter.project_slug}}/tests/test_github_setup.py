@@ -209,5 +209,6 @@ def test_the_secrets_it_asks_for_are_the_ones_the_workflows_read() -> None:
     read = set(re.findall(r"secrets\.([A-Z][A-Z0-9_]*)", text)) - {"GITHUB_TOKEN"}
     answers = json.loads((PROJECT / ".cookiecutter.json").read_text())
     retraining = {github_setup.RETRAIN_TOKEN, github_setup.RETRAIN_APP_KEY_SECRET}
-    assert read == {*github_setup.secrets_needed(answers), *retraining}
+    kubernetes = {github_setup.KUBERNETES_ENVIRONMENT_SECRET}
+    assert read == {*github_setup.secrets_needed(answers), *retraining, *kubernetes}
     assert f"vars.{github_setup.RETRAIN_APP_ID_VARIABLE}" in text

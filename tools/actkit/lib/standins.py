@@ -404,6 +404,32 @@ def create_pull_request(args: Inputs) -> int:
     return 0
 
 
+KUBECTL_VERSION = re.compile(r"^v?(?P<major>\d+)\.(?P<minor>\d+)(?:\.(?P<patch>\d+))?$")
+
+
+def setup_kubectl(args: Inputs) -> int:
+    """azure/setup-kubectl v5.1.0: validates `version` like the action (src/run.ts); the kit's bin/kubectl is
+    the kubectl it "installs" (kubectl-path, on GITHUB_PATH). Versions it would resolve online stay as given."""
+    version = str(args.get("version") or "latest").strip()
+    match = KUBECTL_VERSION.match(version)
+    if version.lower() != "latest" and not match:
+        print(
+            f'::error::Invalid version format: "{version}". Version must be in "major.minor" or '
+            '"major.minor.patch" format (e.g., "1.27" or "v1.27.15").'
+        )
+        return 1
+    resolved = version if version.startswith("v") or not match else f"v{version}"
+    pinned = bool(match and match["patch"])
+    if not pinned:
+        print(f"::warning::act-kit setup-kubectl: {version!r} is resolved online by the real action (not pinned)")
+    kubectl = Path(os.environ["ACT_KIT_HOME"]) / "bin" / "kubectl"
+    with open(os.environ["GITHUB_PATH"], "a") as fh:
+        fh.write(f"{kubectl.parent}\n")
+    set_output("kubectl-path", str(kubectl))
+    append_record("setup-kubectl", {"version": version, "resolved": resolved, "pinned": pinned})
+    return 0
+
+
 def create_github_app_token(args: Inputs) -> int:
     """A fake installation token (not the run's GITHUB_TOKEN); fails without client-id/app-id or key like v3."""
     client_id = args.get("client-id") or args.get("app-id")
@@ -438,6 +464,7 @@ HANDLERS = {
     "attest-build-provenance": attest,
     "create-pull-request": create_pull_request,
     "create-github-app-token": create_github_app_token,
+    "setup-kubectl": setup_kubectl,
 }
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ COMMANDS = {
     "serve": ("serve", True, "run the model service on models/ (serve --help; SERVE_* variables)"),
     "score": ("serve.batch", True, "batch scoring: score INPUT OUTPUT, CSV/Parquet in chunks (score --help)"),
     "request-example": ("serve.request_example", True, "a real request body from the test set (--help)"),
+    "rollout": ("deploy.rollout", True, "Kubernetes rollout by digest, smoke test, undo on failure (--help)"),
     "monitor": ("monitor.cli", True, "drift and decay of current data vs the reference (monitor --help)"),
     "annotate": ("github.workflow_commands", True, "a GitHub Actions annotation, every line kept (--help)"),
     "github-setup": ("github.repository_setup", True, "one-time GitHub settings, missing secrets (--help)"),

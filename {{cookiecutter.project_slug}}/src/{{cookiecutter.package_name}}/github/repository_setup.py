@@ -57,6 +57,9 @@ TRACKING_SECRETS: dict[str, tuple[str, ...]] = {
 RETRAIN_TOKEN = "RETRAIN_TOKEN"
 RETRAIN_APP_ID_VARIABLE = "RETRAIN_APP_CLIENT_ID"
 RETRAIN_APP_KEY_SECRET = "RETRAIN_APP_PRIVATE_KEY"
+# deploy.yml's staging and production jobs read a KUBECONFIG secret of their environment and run only with
+# the repository variable K8S_DEPLOY=true (docs/deploy-kubernetes.md): an environment secret, not listed here.
+KUBERNETES_ENVIRONMENT_SECRET = "KUBECONFIG"
 WORKFLOW_PERMISSIONS = {"default_workflow_permissions": "read", "can_approve_pull_request_reviews": False}
 UPGRADE_MESSAGE = "Upgrade to GitHub Pro"
 
