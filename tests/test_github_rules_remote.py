@@ -200,3 +200,16 @@ def test_pushes_come_only_from_trusted_runs(
     if workflow == "experiment":  # an untrusted PR neither signs in nor pulls: GitHub gives it no token for it
         reaching = [s for s in job["steps"] if s.get("uses") == REMOTE_AUTH or "dvc pull" in s.get("run", "")]
         assert reaching and {step_runs(job, s, {"github": context, "vars": {}}) for s in reaching} == {expected}
+
+
+def test_docs_say_how_to_sign_in_and_where_training_runs(generated: tuple[str, Path]) -> None:
+    remote, project = generated
+    docs = (project / "docs/workflows.md").read_text()
+    assert "runs-on: ${{ vars.TRAINING_RUNNER || 'ubuntu-latest' }}" in docs
+    for topic in ("Actions Runner Controller", "GPU pool", "timeout-minutes", "concurrency", "Larger GitHub-hosted"):
+        assert topic in docs, topic
+    names = [
+        value.removeprefix("${{ ").removesuffix(" }}").split(".")[1] for value in AUTH_INPUTS.get(remote, {}).values()
+    ]
+    assert all(name in docs for name in names), names
+    assert ("dvc pull --run-cache" in docs) == (remote in CLOUD)
