@@ -24,7 +24,7 @@ class Selection:
     question: str
     file_name: str  # the chosen file's name in the folder, with {answer} for the answer
     keep_as: str
-    keep_none: str | None = None  # the answer that keeps no file at all
+    keep_none: tuple[str, ...] = ()  # the answers that keep no file at all
 
 
 # What the hook prunes. tests/test_generation.py derives each configuration's exact file set from the template
@@ -36,7 +36,15 @@ SELECTIONS: tuple[Selection, ...] = (
         question="dvc_remote",
         file_name="{answer}.md",
         keep_as="docs/dvc-remote.md",
-        keep_none="none",
+        keep_none=("none",),
+    ),
+    # How workflow jobs sign in to a cloud DVC remote (OIDC, else static keys); none for `none` and `local`.
+    Selection(
+        folder=".github/remote-auth",
+        question="dvc_remote",
+        file_name="{answer}.yml",
+        keep_as=".github/actions/remote-auth/action.yml",
+        keep_none=("none", "local"),
     ),
 )
 # Files the hook writes that the template does not hold (git init's .git/ is the repository, not a project file).
@@ -46,7 +54,7 @@ WRITTEN_FILES: tuple[str, ...] = (ANSWERS_FILE,)
 def chosen_file(selection: Selection, context: Mapping[str, Any]) -> str | None:
     """The path (relative to the project) of the file the answer keeps, or None when it keeps none."""
     answer = context[selection.question]
-    if answer == selection.keep_none:
+    if answer in selection.keep_none:
         return None
     return f"{selection.folder}/{selection.file_name.format(answer=answer)}"
 
@@ -63,6 +71,7 @@ def apply_selection(project: Path, selection: Selection, context: Mapping[str, A
     """Move the chosen file to `keep_as` (the licence text to LICENSE, the remote's guide to docs/dvc-remote.md)."""
     chosen = chosen_file(selection, context)
     if chosen is not None:
+        (project / selection.keep_as).parent.mkdir(parents=True, exist_ok=True)
         shutil.move(project / chosen, project / selection.keep_as)
     shutil.rmtree(project / selection.folder)
 

@@ -67,13 +67,15 @@ def test_the_gcp_key_goes_to_runner_temp(generated: tuple[dict[str, str], Path])
     for name, job_id in (("monitor.yml", "monitor"), ("retrain.yml", "retrain")):
         job = workflow(project, name)["jobs"][job_id]
         assert "GOOGLE_APPLICATION_CREDENTIALS" not in job["env"]
-        writes = [r for r in runs(job) if "GCP_SA_KEY" in r]
+        assert not [r for r in runs(job) if "GCP_SA_KEY" in r]  # only the remote-auth action writes the key
+        given = [s for s in job["steps"] if "GCP_SA_KEY" in str(s.get("with", {}))]
         if answers.get("dvc_remote") == "gs":
-            [write] = writes
-            assert 'key="$RUNNER_TEMP/gcp-key.json"' in write
-            assert 'echo "GOOGLE_APPLICATION_CREDENTIALS=$key" >> "$GITHUB_ENV"' in write
+            assert given and all(s["uses"] == "./.github/actions/remote-auth" for s in given), given
+            action = (project / ".github/actions/remote-auth/action.yml").read_text()
+            assert 'key="$RUNNER_TEMP/gcp-key.json"' in action
+            assert 'echo "GOOGLE_APPLICATION_CREDENTIALS=$key" >> "$GITHUB_ENV"' in action
         else:
-            assert writes == []
+            assert given == []
 
 
 def test_monitor_errors_keep_every_line(generated: tuple[dict[str, str], Path]) -> None:
@@ -85,9 +87,10 @@ def test_monitor_errors_keep_every_line(generated: tuple[dict[str, str], Path]) 
 
 def test_the_retraining_pr_is_never_opened_with_github_token(generated: tuple[dict[str, str], Path]) -> None:
     """Item 4: RETRAIN_TOKEN or a GitHub App token, checked before anything is installed; no fallback."""
-    _, project = generated
+    answers, project = generated
     job = workflow(project, "retrain.yml")["jobs"]["retrain"]
-    assert job["permissions"] == {"contents": "read"}
+    oidc = {"id-token": "write"} if answers.get("dvc_remote") in ("s3", "gs", "azure") else {}
+    assert job["permissions"] == {"contents": "read"} | oidc
     check = step_index(job, lambda s: s.get("id") == "token")
     install = step_index(job, lambda s: s.get("uses") == "./.github/actions/setup")
     checkout = step_index(job, lambda s: str(s.get("uses", "")).startswith("actions/checkout@"))

@@ -93,6 +93,9 @@ def make_skeleton(root: Path) -> Path:
     (root / "docs" / "remotes").mkdir(parents=True)
     for remote in ("local", "s3", "gs", "azure"):
         (root / "docs" / "remotes" / f"{remote}.md").write_text(f"# {remote}\n")
+    (root / ".github" / "remote-auth").mkdir(parents=True)
+    for remote in ("s3", "gs", "azure"):
+        (root / ".github" / "remote-auth" / f"{remote}.yml").write_text(f"name: {remote}\n")
     return root
 
 
@@ -112,6 +115,11 @@ def test_post_gen_keeps_only_the_selection(tmp_path: Path, remote: str) -> None:
     assert not (project / "licenses").exists()
     guide = project / "docs" / "dvc-remote.md"
     assert guide.exists() == (remote != "none")
+    auth = project / ".github" / "actions" / "remote-auth" / "action.yml"
+    assert (auth.read_text() if auth.exists() else None) == (
+        f"name: {remote}\n" if remote in ("s3", "gs", "azure") else None
+    )
+    assert not (project / ".github" / "remote-auth").exists()
     stored = json.loads((project / ".cookiecutter.json").read_text())
     assert stored == VALID | {
         "dvc_remote": remote,

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 KIT_DIR = Path(__file__).resolve().parent
 STAND_INS_DIR = KIT_DIR / "stand_ins"
 sys.path.insert(0, str(KIT_DIR / "lib"))
@@ -45,7 +47,12 @@ STAND_INS: dict[str, str] = {
     "peter-evans/create-pull-request@5f6978faf089d4d20b00c7766989d076bb2fc7f1": "create-pull-request",
     "actions/create-github-app-token@1b10c78c7865c340bc4f6099eb2f838309f1e8c3": "create-github-app-token",
     "azure/setup-kubectl@829323503d1be3d00ca8346e5391ca0b07a9ab0d": "setup-kubectl",
+    "aws-actions/configure-aws-credentials@e6de054238d6b7531b4efff3b6587d9aade6a06c": "configure-aws-credentials",
+    "google-github-actions/auth@7c6bc770dae815cd3e89ee6cdf493a5fab2cc093": "google-auth",
+    "azure/login@f5d393ae46f8fde4be8b75f32e3fc50e654ad0ca": "azure-login",
 }
+# role ARN -> {"access_key_id", "secret_access_key"}: the local identity configure-aws-credentials' stand-in exports
+AWS_ROLES_ENV = "ACT_KIT_AWS_ROLES"
 
 FAKE_TOKEN = kitstate.FAKE_TOKEN  # the run's GITHUB_TOKEN
 READONLY_TOKEN = kitstate.READONLY_TOKEN  # what a run without Actions secrets gets instead
@@ -253,6 +260,23 @@ def withheld_secrets(event_name: str, event: Mapping[str, Any], actor: str) -> s
     return None
 
 
+def id_token_jobs(workflow_text: str, withheld: str | None) -> list[str]:
+    """Jobs GitHub gives an OIDC token (ACTIONS_ID_TOKEN_REQUEST_*): those granted `id-token: write` (by the job,
+    else by the workflow), none at all in a run without secrets (a fork's or Dependabot's)."""
+    if withheld:
+        return []
+    document = yaml.safe_load(workflow_text) or {}
+
+    def grants(permissions: Any) -> bool:
+        return permissions == "write-all" or (isinstance(permissions, dict) and permissions.get("id-token") == "write")
+
+    return [
+        name
+        for name, job in (document.get("jobs") or {}).items()
+        if grants(job["permissions"] if "permissions" in job else document.get("permissions"))
+    ]
+
+
 def isolated_copy(project: Path, root: Path) -> Path:
     """The project's git repository and working tree (untracked files included, ignored ones not, as act
     copies them) in root/<name>, alone in root: no sibling folder of the real project is reachable."""
@@ -362,6 +386,7 @@ def run_workflow(
         "ACT_KIT_HOST_PYTHON": sys.executable,
         "ACT_KIT_PROJECT": str(project),
         "ACT_KIT_GITHUB_TOKEN": given["GITHUB_TOKEN"],
+        "ACT_KIT_ID_TOKEN_JOBS": ",".join(id_token_jobs(text, withheld)),
         "GITHUB_REPOSITORY": repository,
     }
     if podman:

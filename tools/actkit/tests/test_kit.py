@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from actkit.act import READONLY_TOKEN, ActResult, run_workflow, seed_state
+from actkit.act import AWS_ROLES_ENV, READONLY_TOKEN, ActResult, run_workflow, seed_state
 
 pytestmark = pytest.mark.slow
 
@@ -439,3 +440,76 @@ def test_gh_dispatch_carries_its_ref_and_json_fields_are_strict(tmp_path: Path) 
         ("v1", {"why": "tag"}),
     ]
     assert "4 true someone" in result.output and "3 false owner" in result.output
+
+
+CLOUD = """\
+name: cloud
+on: [pull_request]
+permissions: {}
+jobs:
+  aws:
+    runs-on: ubuntu-latest
+    permissions: {id-token: write}
+    steps:
+      - uses: actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1
+      - id: aws
+        uses: aws-actions/configure-aws-credentials@e6de054238d6b7531b4efff3b6587d9aade6a06c
+        with: {role-to-assume: "arn:aws:iam::123456789012:role/dvc", aws-region: eu-west-1}
+      - run: echo "${AWS_ACCESS_KEY_ID}/${AWS_REGION}/${{ steps.aws.outputs.aws-account-id }}" > "$ACT_KIT_OUT/aws.txt"
+  aws-without-permission:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: aws-actions/configure-aws-credentials@e6de054238d6b7531b4efff3b6587d9aade6a06c
+        with: {role-to-assume: "arn:aws:iam::123456789012:role/dvc", aws-region: eu-west-1}
+  gcp:
+    runs-on: ubuntu-latest
+    permissions: {id-token: write}
+    steps:
+      - uses: actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1
+      - uses: google-github-actions/auth@7c6bc770dae815cd3e89ee6cdf493a5fab2cc093
+        with:
+          workload_identity_provider: projects/1/locations/global/workloadIdentityPools/p/providers/gh
+          service_account: dvc@my-project.iam.gserviceaccount.com
+      - run: |
+          jq -r .type "$GOOGLE_APPLICATION_CREDENTIALS" > "$ACT_KIT_OUT/gcp.txt"
+          case "$GOOGLE_APPLICATION_CREDENTIALS" in
+            "$GITHUB_WORKSPACE"/gha-creds-*.json) echo in-workspace >> "$ACT_KIT_OUT/gcp.txt";;
+          esac
+  azure:
+    runs-on: ubuntu-latest
+    permissions: {id-token: write}
+    steps:
+      - uses: azure/login@f5d393ae46f8fde4be8b75f32e3fc50e654ad0ca
+        with: {client-id: c1, tenant-id: t1, subscription-id: s1}
+"""
+
+
+def test_cloud_sign_in_needs_the_jobs_oidc_token_which_forks_never_get(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, {"cloud.yml": CLOUD})
+    roles = {"arn:aws:iam::123456789012:role/dvc": {"access_key_id": "LOCALKEY", "secret_access_key": "local-secret"}}
+    env = {AWS_ROLES_ENV: json.dumps(roles)}
+
+    def pr(owner: str) -> dict:
+        head = {"ref": "feature", "repo": {"full_name": f"{owner}/project"}}
+        return {"number": 5, "pull_request": {"head": head, "base": {"ref": "main"}}}
+
+    same = run_workflow(repo, ".github/workflows/cloud.yml", "pull_request", pr("owner"), tmp_path / "same", env=env)
+    assert (
+        same.failed_steps[-1] == "Main aws-actions/configure-aws-credentials@e6de054238d6b7531b4efff3b6587d9aade6a06c"
+    )
+    assert "Could not load credentials from any providers" in same.output  # the job without id-token: write
+    assert (same.out_dir / "aws.txt").read_text().strip() == "LOCALKEY/eu-west-1/123456789012"
+    assert (same.out_dir / "gcp.txt").read_text().split() == ["external_account", "in-workspace"]
+    assert [(r["oidc"], r["client_id"]) for r in same.records["azure-login"]] == [(True, "c1")]
+    [signed_in] = [r for r in same.records["configure-aws-credentials"] if "failed" not in r]
+    assert (signed_in["job"], signed_in["oidc"]) == ("aws", True)
+
+    fork = run_workflow(repo, ".github/workflows/cloud.yml", "pull_request", pr("someone"), tmp_path / "fork", env=env)
+    assert not (fork.out_dir / "aws.txt").exists() and not (fork.out_dir / "gcp.txt").exists()
+    assert all(
+        "failed" in r
+        for name in ("configure-aws-credentials", "google-auth", "azure-login")
+        for r in fork.records[name]
+    ), fork.records
+    assert "did not inject $ACTIONS_ID_TOKEN_REQUEST_TOKEN" in fork.output
+    assert "Failed to fetch federated token from GitHub" in fork.output
