@@ -72,22 +72,37 @@ def open_remote(name: str | None = None, root: Path = Path()) -> Remote:
 
 
 def check(remote: Remote) -> None:
-    """List the remote's bucket: a UserError names the remote and the fix when that fails."""
+    """List the remote's folder: a UserError names the remote and the fix when that fails.
+
+    Only the remote's own prefix is listed: a least-privilege policy (docs/dvc-remote.md) allows no more.
+    """
     try:
-        remote.fs.ls(remote.bucket)
+        remote.fs.ls(remote.path)
     except PermissionError as error:
         fix = CREDENTIAL_FIXES.get(remote.scheme, "check the folder's permissions").format(name=remote.name)
         raise UserError(f"{remote.label} refused the credentials ({first_line(error)}): {fix}") from error
     except FileNotFoundError as error:
         if remote.scheme == "local":
             raise UserError(f"{remote.label}: the folder does not exist: mkdir -p {remote.path}") from error
-        raise UserError(
-            f"{remote.label}: bucket '{remote.bucket}' does not exist: create it ({GUIDE}) or point the "
-            f"remote at yours with `dvc remote modify {remote.name} url {remote.scheme}://<bucket>/<path>`"
-        ) from error
+        if bucket_is_missing(remote):
+            raise UserError(
+                f"{remote.label}: bucket '{remote.bucket}' does not exist: create it ({GUIDE}) or point the "
+                f"remote at yours with `dvc remote modify {remote.name} url {remote.scheme}://<bucket>/<path>`"
+            ) from error
     except Exception as error:  # each plugin raises its own connection errors: all mean "does not answer"
         reason = first_line(error)
         raise UserError(f"{remote.label} does not answer ({reason}): {endpoint_fix(remote)}") from error
+
+
+def bucket_is_missing(remote: Remote) -> bool:
+    """An empty prefix (nothing pushed yet) is fine; a missing bucket is not."""
+    try:
+        remote.fs.ls(remote.bucket)
+    except FileNotFoundError:
+        return True
+    except PermissionError:  # the policy allows the remote's prefix only: the bucket is there
+        return False
+    return False
 
 
 def endpoint_fix(remote: Remote) -> str:
