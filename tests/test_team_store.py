@@ -102,7 +102,7 @@ def test_push_then_a_fresh_clone_pulls_everything_and_reproduces_nothing(
     run(project, "make", "push", extra_env=store.env())
     push_seconds = time.monotonic() - started
     local = cache_files(project)
-    assert local and stored_objects(store) == set(local)
+    assert local and set(local) <= stored_objects(store)
     assert store.keys(BUCKET, f"{PREFIX}/runs/"), "the run-cache was not pushed"
 
     fresh = clone(project, workdir / "clone")
@@ -179,9 +179,9 @@ def test_store_stopped_during_push_gives_one_error_loses_nothing_and_a_retry_com
         assert json.loads(run(project, str(project / ".venv" / "bin" / "dvc"), "status", "--json").stdout) == {}
     finally:
         store.start()
-    assert stored_objects(store) < set(local_before), "the push was not interrupted"
+    assert not set(local_before) <= stored_objects(store), "the push was not interrupted"
     run(project, "make", "push", extra_env=store.env())
-    assert stored_objects(store) == set(local_before)
+    assert set(local_before) <= stored_objects(store)
 
     fresh = clone(project, workdir / "clone-after-fault")
     pull_in(fresh, project, store)
