@@ -70,9 +70,13 @@ def project_env(project: Path) -> dict[str, str]:
     return env
 
 
-def run(project: Path, *command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run a command in the project; with check, a failure fails the test with the end of its output."""
-    result = subprocess.run(command, cwd=project, env=project_env(project), capture_output=True, text=True, check=False)
+def run(
+    project: Path, *command: str, check: bool = True, extra_env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a command in the project (extra_env added to its environment); with check, a failure fails the test
+    with the end of its output."""
+    env = {**project_env(project), **(extra_env or {})}
+    result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, check=False)
     if check and result.returncode != 0:
         output = f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
         pytest.fail(f"{' '.join(command)} exited {result.returncode}\n{output}")
