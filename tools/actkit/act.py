@@ -44,6 +44,7 @@ STAND_INS: dict[str, str] = {
     "actions/attest-build-provenance@a2bbfa25375fe432b6a289bc6b6cd05ecd0c4c32": "attest-build-provenance",
     "peter-evans/create-pull-request@5f6978faf089d4d20b00c7766989d076bb2fc7f1": "create-pull-request",
     "actions/create-github-app-token@1b10c78c7865c340bc4f6099eb2f838309f1e8c3": "create-github-app-token",
+    "astral-sh/setup-uv@20cfd1bf945f4377ade1205e4dbc17946fc9a30d": "setup-uv",
 }
 
 FAKE_TOKEN = kitstate.FAKE_TOKEN  # the run's GITHUB_TOKEN
