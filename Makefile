@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: help demo test test-fast lint docs system-deps bench-serve bench-drift
+.PHONY: help demo test test-fast lint docs system-deps bench-serve bench-drift bench-install bench-pipeline bench-pr-loop
 
 help:
 	@echo "make demo       generate a project with the defaults into build/demo, set it up, run its pipeline"
@@ -14,6 +14,9 @@ help:
 	@echo "make docs       the documentation site, built with --strict into build/docs/site (SERVE=1: serve it)"
 	@echo "make bench-serve  the generated service against mlflow models serve (BENCH_ARGS=\"--duration 8\")"
 	@echo "make bench-drift  the generated drift monitor against Evidently (BENCH_ARGS=\"--install-evidently\")"
+	@echo "make bench-install   a project's locked install, warm caches: pip vs uv (BENCH_ARGS=\"--repeat 2\")"
+	@echo "make bench-pipeline  the first make pipeline of a new project: before (BENCH_ARGS=\"--before REF\") vs now"
+	@echo "make bench-pr-loop   the experiment workflow of a PR under act, warm caches (needs system-deps)"
 
 $(BIN)/.installed: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -52,3 +55,13 @@ bench-serve: $(BENCH_PROJECT)/models/metadata.json
 
 bench-drift: $(BENCH_PROJECT)/models/metadata.json
 	$(BIN)/python benchmarks/drift_vs_evidently.py $(BENCH_PROJECT) $(BENCH_ARGS)
+
+# These generate their own projects (into a temporary folder) and run with the template's virtualenv.
+bench-install: $(BIN)/.installed
+	$(BIN)/python benchmarks/install_pip_vs_uv.py $(BENCH_ARGS)
+
+bench-pipeline: $(BIN)/.installed
+	$(BIN)/python benchmarks/first_pipeline.py $(BENCH_ARGS)
+
+bench-pr-loop: $(BIN)/.installed
+	$(BIN)/python benchmarks/pr_loop.py $(BENCH_ARGS)

@@ -121,8 +121,14 @@ def test_every_job_that_installs_the_project_uses_the_setup_action(
     document = yaml.safe_load(action.read_text())
     assert document["inputs"]["python-version"]["default"] == configuration[1].get("python_version", "3.11")
     steps = document["runs"]["steps"]
-    assert [step.get("uses", "").split("@")[0] for step in steps] == ["actions/setup-python", ""]
-    assert steps[1]["run"].startswith("make install PYTHON=python ")
+    assert [step.get("uses", "").split("@")[0] for step in steps] == ["actions/setup-python", "astral-sh/setup-uv", ""]
+    # uv at the lock's version, its wheel cache restored and saved under a key that changes with the lock.
+    assert steps[1]["with"] == {
+        "version-file": "requirements-lock.txt",
+        "enable-cache": True,
+        "cache-dependency-glob": "requirements-lock.txt",
+    }
+    assert steps[2]["run"].startswith("make install PYTHON=python ")
     users = set()
     for workflow in workflow_files(project):
         for name, job in yaml.safe_load(workflow.read_text())["jobs"].items():

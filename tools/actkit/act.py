@@ -50,6 +50,7 @@ STAND_INS: dict[str, str] = {
     "aws-actions/configure-aws-credentials@e6de054238d6b7531b4efff3b6587d9aade6a06c": "configure-aws-credentials",
     "google-github-actions/auth@7c6bc770dae815cd3e89ee6cdf493a5fab2cc093": "google-auth",
     "azure/login@f5d393ae46f8fde4be8b75f32e3fc50e654ad0ca": "azure-login",
+    "astral-sh/setup-uv@20cfd1bf945f4377ade1205e4dbc17946fc9a30d": "setup-uv",
 }
 # role ARN -> {"access_key_id", "secret_access_key"}: the local identity configure-aws-credentials' stand-in exports
 AWS_ROLES_ENV = "ACT_KIT_AWS_ROLES"

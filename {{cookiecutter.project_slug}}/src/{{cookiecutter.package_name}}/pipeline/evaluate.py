@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import joblib
 import mlflow
 import numpy as np
 import pandas as pd
-from sklearn.inspection import permutation_importance
+from sklearn.base import is_classifier
+from sklearn.metrics import accuracy_score, r2_score
 from sklearn.pipeline import Pipeline
 
 from ..config import Params, Paths, load_params
@@ -37,15 +39,42 @@ def evaluate_model(pipeline: Pipeline, test: pd.DataFrame, schema: FeatureSchema
     return Evaluation(metrics, predictions, probabilities)
 
 
+# Rows per predict call when scoring permuted copies of the test set (bounds the memory of one batch).
+PERMUTATION_BATCH_ROWS = 200_000
+
+
+def permuted_copies(features: pd.DataFrame, repeats: int, random_state: int) -> Iterator[pd.DataFrame]:
+    """The test set with one column shuffled, per column and repeat: the permutations of scikit-learn's
+    permutation_importance (the same seed for every column, each repeat shuffling the previous one)."""
+    seed = np.random.RandomState(random_state).randint(np.iinfo(np.int32).max + 1)
+    for column in features.columns:
+        generator = np.random.RandomState(seed)
+        order = np.arange(len(features))
+        permuted = features.copy()
+        for _ in range(repeats):
+            generator.shuffle(order)
+            permuted[column] = permuted[column].to_numpy()[order]
+            yield permuted.copy()
+
+
 def feature_importance(
     pipeline: Pipeline, test: pd.DataFrame, schema: FeatureSchema, repeats: int, random_state: int
 ) -> pd.DataFrame:
-    """Permutation importance on the test set, per original column (model-agnostic)."""
-    names = schema.names()
-    result = permutation_importance(
-        pipeline, test[names], test[schema.target], n_repeats=repeats, random_state=random_state, n_jobs=1
-    )
-    table = pd.DataFrame({"feature": names, "importance": result.importances_mean})
+    """Permutation importance on the test set, per original column (model-agnostic).
+
+    The numbers of scikit-learn's permutation_importance with the estimator's own score, from one predict
+    call per batch of permuted copies instead of one per column and repeat (a forest pays its per-call cost
+    once, not 150 times)."""
+    features, y_true = test[schema.names()], test[schema.target].to_numpy()
+    score = accuracy_score if is_classifier(pipeline) else r2_score
+    copies = [features, *permuted_copies(features, repeats, random_state)]
+    per_batch = max(1, PERMUTATION_BATCH_ROWS // max(1, len(features)))
+    starts = range(0, len(copies), per_batch)
+    batches = [pd.concat(copies[start : start + per_batch], ignore_index=True) for start in starts]
+    predictions = np.concatenate([pipeline.predict(batch) for batch in batches])
+    scores = [score(y_true, block) for block in np.split(predictions, len(copies))]
+    permuted = np.asarray(scores[1:]).reshape(len(features.columns), repeats)
+    table = pd.DataFrame({"feature": schema.names(), "importance": scores[0] - permuted.mean(axis=1)})
     return table.sort_values("importance", ascending=False, ignore_index=True)
 
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 from pathlib import Path
 
 import mlflow
+from mlflow.store.tracking import DEFAULT_LOCAL_FILE_AND_ARTIFACT_PATH
+from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from ..config import MlflowParams
 from ..errors import UserError
@@ -30,9 +36,37 @@ def tracking_uri(params: MlflowParams, root: Path = Path()) -> str:
     return f"sqlite:///{(root / LOCAL_STORE).resolve()}"
 
 
+def fast_sqlite(connection: sqlite3.Connection, _record: object) -> None:
+    connection.execute("PRAGMA synchronous = OFF")
+    connection.execute("PRAGMA journal_mode = MEMORY")
+
+
+def create_local_store(store: Path) -> None:
+    """A new local store with MLflow's full schema, made in about a third of the time.
+
+    MLflow creates a new SQLite store by running its ~70 schema migrations, each committed to disk (most of
+    the first pipeline's wait before this). They run here on a temporary file with SQLite's syncing off (a
+    crash loses nothing: the store is empty), which is then linked into place; if another process made the
+    store meanwhile, theirs is kept.
+    """
+    partial = store.with_name(f".{store.name}.{os.getpid()}.partial")
+    event.listen(Engine, "connect", fast_sqlite)
+    try:
+        default_artifacts = str(store.parent / DEFAULT_LOCAL_FILE_AND_ARTIFACT_PATH)
+        created = SqlAlchemyStore(f"sqlite:///{partial}", default_artifacts)
+        created.engine.dispose()
+        with contextlib.suppress(FileExistsError):
+            os.link(partial, store)
+    finally:
+        event.remove(Engine, "connect", fast_sqlite)
+        partial.unlink(missing_ok=True)
+
+
 def start_experiment(params: MlflowParams, root: Path = Path()) -> str:
     """Point MLflow at the configured store and experiment; returns the tracking URI."""
     uri = tracking_uri(params, root)
+    if params.tracking == "local" and not (root / LOCAL_STORE).exists():
+        create_local_store((root / LOCAL_STORE).resolve())
     mlflow.set_tracking_uri(uri)
     if mlflow.get_experiment_by_name(params.experiment_name) is None:
         artifacts = None
