@@ -30,6 +30,7 @@ PROJECT_PAGES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
             "docs/workflows.md": "project/workflows.md",
             "docs/github.md": "project/github.md",
             "docs/dvc-remote.md": "project/dvc-remote.md",
+            "docs/deploy-kubernetes.md": "project/deploy-kubernetes.md",
             # The project's pages link to these with ../ paths: they keep their place beside project/.
             "deploy/k8s/README.md": "deploy/k8s/README.md",
         },
