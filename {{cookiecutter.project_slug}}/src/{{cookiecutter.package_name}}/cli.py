@@ -26,7 +26,7 @@ COMMANDS = {
     "report": ("gates.report", True, "PR report against a base revision (report --help)"),
     "check-lock": ("gates.lock_check", False, "fail when dvc.lock does not match the code, params and data"),
     "promote": ("gates.promotion", True, "deploy gate: candidate vs bounds and production (--help)"),
-    "register": ("gates.registry", True, "MLflow registry: the deployed model as @champion (--help)"),
+    "registry": ("gates.registry", True, "MLflow registry: set an alias, read the champion (--help)"),
     "serve": ("serve", True, "run the model service on models/ (serve --help; SERVE_* variables)"),
     "request-example": ("serve.request_example", True, "a real request body from the test set (--help)"),
     "monitor": ("monitor.cli", True, "drift and decay of current data vs the reference (monitor --help)"),
