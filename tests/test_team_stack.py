@@ -8,6 +8,7 @@ workflows run under act with the servers given as a repository's secrets and var
 from __future__ import annotations
 
 import hashlib
+import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -167,18 +168,19 @@ def test_deploy_gates_against_the_champion_then_moves_it_to_the_shipped_version(
     run(trained, ".venv/bin/python", "-m", "my_mlops_project.cli", "registry", "alias", "champion", env=stack.env())
     previous = metadata(trained)  # version 1 is production, as if deployed before
     run(trained, "git", "merge", "--quiet", "--ff-only", "more-trees")
-    challenger = registry(trained, stack, MODEL)["aliases"]["challenger"]
-
     result = deploy(trained, stack, tmp_path / "act")
 
     assert result.ok, result.tail(120)
     assert f"production (@champion): {previous['model_version']}" in result.output
     assert f"production: `{previous['model_version']}`" in result.output  # the gate's summary
     assert "promotion allowed: 3 check(s) passed" in result.output  # two bounds + not worse than the champion
+    bundle = json.loads((result.out_dir / "artifacts/model-bundle/metadata.json").read_text())  # what shipped
     model = registry(trained, stack, MODEL)
-    assert model["aliases"]["champion"] == challenger, "the PR's model (pulled, not re-trained) shipped"
-    shipped = model["versions"][challenger]["tags"]
-    assert shipped["image"] == f"{PRODUCTION}:{shipped['model_version']}"
+    champion = model["aliases"]["champion"]
+    assert champion == bundle["registered_model_version"] != "1"
+    shipped = model["versions"][champion]["tags"]
+    assert shipped["model_version"] == bundle["model_version"]
+    assert shipped["image"] == f"{PRODUCTION}:{bundle['model_version']}"
     assert "image" not in model["versions"]["1"]["tags"]
 
 
