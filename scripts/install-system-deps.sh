@@ -4,7 +4,8 @@
 #
 #   apt:  podman + runc (containers; rootful, runc runtime, host network), debootstrap (the
 #         local base image: no registry is reachable), jq (the gh stand-in's --jq), git, curl,
-#         nodejs only if no `node` is on PATH (act runs the node20 cache stand-in with it).
+#         nodejs only if no `node` is on PATH (act runs the node20 cache stand-in with it),
+#         postgresql (the team-stack tests start their own cluster as the postgres user: tools/servers).
 #         podman's recommends bring slirp4netns/uidmap/fuse-overlayfs; rootful use needs none.
 #         `podman kube play` (the Kubernetes manifests' test) also needs netavark (its pods' bridge network)
 #         and catatonit (it builds the pods' pause image from it): named, as recommends may be off.
@@ -16,7 +17,7 @@ set -euo pipefail
 
 export DEBIAN_FRONTEND=noninteractive
 
-packages=(podman runc netavark catatonit debootstrap jq git curl ca-certificates)
+packages=(podman runc netavark catatonit debootstrap jq git curl ca-certificates postgresql)
 command -v node > /dev/null || packages+=(nodejs)
 missing=()
 for p in "${packages[@]}"; do

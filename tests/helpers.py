@@ -52,8 +52,8 @@ def generate(output_dir: Path, extra: Mapping[str, Any] | None = None) -> Path:
     )
 
 
-def project_env(project: Path) -> dict[str, str]:
-    """This process's environment with the project's virtualenv first on PATH and a git identity."""
+def project_env(project: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's environment with the project's virtualenv first on PATH, a git identity, and `extra`."""
     env = {key: value for key, value in os.environ.items() if key not in {"VIRTUAL_ENV", "PYTHONPATH"}}
     env.update(
         {
@@ -65,18 +65,19 @@ def project_env(project: Path) -> dict[str, str]:
             "GIT_COMMITTER_EMAIL": "test@example.com",
             "MLFLOW_DISABLE_TELEMETRY": "true",
             "DO_NOT_TRACK": "true",
+            **(extra or {}),
         }
     )
     return env
 
 
 def run(
-    project: Path, *command: str, check: bool = True, extra_env: Mapping[str, str] | None = None
+    project: Path, *command: str, check: bool = True, env: Mapping[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run a command in the project (extra_env added to its environment); with check, a failure fails the test
-    with the end of its output."""
-    env = {**project_env(project), **(extra_env or {})}
-    result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, check=False)
+    """Run a command in the project (`env`: variables added); with check, a failure fails the test with its output."""
+    result = subprocess.run(
+        command, cwd=project, env=project_env(project, env), capture_output=True, text=True, check=False
+    )
     if check and result.returncode != 0:
         output = f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
         pytest.fail(f"{' '.join(command)} exited {result.returncode}\n{output}")
@@ -88,9 +89,9 @@ def commit(project: Path, message: str) -> None:
     run(project, "git", "commit", "--quiet", "--no-verify", "-m", message)
 
 
-def in_project_python(project: Path, code: str) -> Any:
+def in_project_python(project: Path, code: str, env: Mapping[str, str] | None = None) -> Any:
     """Run code with the project's own interpreter (its MLflow, not ours); it prints one JSON value."""
-    return json.loads(run(project, str(project / ".venv" / "bin" / "python"), "-c", code).stdout)
+    return json.loads(run(project, str(project / ".venv" / "bin" / "python"), "-c", code, env=env).stdout)
 
 
 def tool(name: str) -> str:

@@ -43,14 +43,17 @@ def test_base_image_is_a_literal_dependabot_updates(project: Path, configuration
     """Dependabot reads only literal `FROM image:tag` lines (not `FROM ${ARG}`), in the folder it is given."""
     python = configuration[1].get("python_version", "3.11")
     dockerfiles = sorted(p for p in project.rglob("*") if p.is_file() and re.search(r"(Docker|Container)file", p.name))
-    assert dockerfiles == [project / "Dockerfile"]
-    froms = [line for line in dockerfiles[0].read_text().splitlines() if line.upper().startswith("FROM")]
-    assert len(froms) == 2  # builder and runtime
-    for line in froms:
-        match = DEPENDABOT_FROM.fullmatch(line)
-        assert match, f"Dependabot cannot read {line!r}: write the base image as a literal image:tag"
-        assert (match["image"], match["tag"]) == ("python", f"{python}-slim")
+    stack_server = project / "deploy" / "stack" / "mlflow" / "Dockerfile"  # the team stack's MLflow server
+    assert dockerfiles == [project / "Dockerfile", stack_server]
+    for dockerfile, stages in ((dockerfiles[0], 2), (stack_server, 1)):  # the serving image: builder and runtime
+        froms = [line for line in dockerfile.read_text().splitlines() if line.upper().startswith("FROM")]
+        assert len(froms) == stages
+        for line in froms:
+            match = DEPENDABOT_FROM.fullmatch(line)
+            assert match, f"Dependabot cannot read {line!r}: write the base image as a literal image:tag"
+            assert (match["image"], match["tag"]) == ("python", f"{python}-slim")
     updates = yaml.safe_load((project / ".github/dependabot.yml").read_text())["updates"]
-    assert {"package-ecosystem": "docker", "directory": "/"}.items() <= next(
-        u for u in updates if u["package-ecosystem"] == "docker"
-    ).items()
+    docker = next(u for u in updates if u["package-ecosystem"] == "docker")
+    assert docker["directories"] == ["/", "/deploy/stack/mlflow"]
+    compose = next(u for u in updates if u["package-ecosystem"] == "docker-compose")
+    assert compose["directory"] == "/deploy/stack"

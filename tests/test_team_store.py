@@ -71,7 +71,7 @@ def clone(project: Path, destination: Path) -> Path:
 def pull_in(clone_dir: Path, project: Path, store: SeaweedS3) -> float:
     """`make pull` in a clone, with the project's virtualenv (VENV=): seconds it took."""
     started = time.monotonic()
-    run(clone_dir, "make", "pull", f"VENV={project / '.venv'}", extra_env=store.env())
+    run(clone_dir, "make", "pull", f"VENV={project / '.venv'}", env=store.env())
     return time.monotonic() - started
 
 
@@ -99,7 +99,7 @@ def test_push_then_a_fresh_clone_pulls_everything_and_reproduces_nothing(
     project: Path, store: SeaweedS3, workdir: Path
 ) -> None:
     started = time.monotonic()
-    run(project, "make", "push", extra_env=store.env())
+    run(project, "make", "push", env=store.env())
     push_seconds = time.monotonic() - started
     local = cache_files(project)
     assert store.keys(BUCKET, f"{PREFIX}/runs/"), "the run-cache was not pushed"
@@ -115,7 +115,7 @@ def test_push_then_a_fresh_clone_pulls_everything_and_reproduces_nothing(
 
 
 def test_wrong_credentials_give_one_line_naming_the_remote_and_the_fix(project: Path, store: SeaweedS3) -> None:
-    result = run(project, "make", "push", check=False, extra_env=store.env(secret_key="wrong"))
+    result = run(project, "make", "push", check=False, env=store.env(secret_key="wrong"))
     assert result.returncode != 0
     lines = user_lines(result.stderr)
     assert len(lines) == 1, result.stderr
@@ -127,7 +127,7 @@ def test_an_unknown_bucket_gives_one_line_naming_the_remote_and_the_fix(project:
     dvc = str(project / ".venv" / "bin" / "dvc")
     run(project, dvc, "remote", "modify", "--local", "storage", "url", "s3://no-such-bucket/store")
     try:
-        result = run(project, "make", "pull", check=False, extra_env=store.env())
+        result = run(project, "make", "pull", check=False, env=store.env())
     finally:
         (project / ".dvc" / "config.local").unlink()
     assert result.returncode != 0
@@ -182,7 +182,7 @@ def test_store_stopped_during_push_gives_one_error_loses_nothing_and_a_retry_com
         store.start()
     bulk_objects = {name for name in local_before if name not in before_bulk}
     assert not bulk_objects <= stored_objects(store), "the push was not interrupted"
-    run(project, "make", "push", extra_env=store.env())
+    run(project, "make", "push", env=store.env())
     assert bulk_objects <= stored_objects(store)
 
     fresh = clone(project, workdir / "clone-after-fault")

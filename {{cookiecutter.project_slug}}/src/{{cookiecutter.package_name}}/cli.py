@@ -27,7 +27,7 @@ COMMANDS = {
     "check-lock": ("gates.lock_check", False, "fail when dvc.lock does not match the code, params and data"),
     "remote": ("remote", True, "the DVC remote: check | push | pull, one line naming it on failure (--help)"),
     "promote": ("gates.promotion", True, "deploy gate: candidate vs bounds and production (--help)"),
-    "register": ("gates.registry", True, "MLflow registry: the deployed model as @champion (--help)"),
+    "registry": ("gates.registry", True, "MLflow registry: set an alias, read the champion (--help)"),
     "serve": ("serve", True, "run the model service on models/ (serve --help; SERVE_* variables)"),
     "score": ("serve.batch", True, "batch scoring: score INPUT OUTPUT, CSV/Parquet in chunks (score --help)"),
     "request-example": ("serve.request_example", True, "a real request body from the test set (--help)"),

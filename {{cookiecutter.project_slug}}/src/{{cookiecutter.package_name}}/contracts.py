@@ -4,7 +4,8 @@
   target, the problem type and the classes. Inferred by `train`, it builds the preprocessing, the service's
   request model and the monitor's reference profile.
 - `TrainingRun` (`models/training.json`, written by `train`, read by `evaluate` and the PR report): the
-  model's version, lineage (git commit, md5 of data and params), MLflow run and feature schema.
+  model's version, lineage (git commit, md5 of data and params), MLflow run, registered model version (with a
+  tracking server) and feature schema.
 - `ModelMetadata` (`models/metadata.json`, written by `evaluate`): the training run plus the model file, its
   sha256 and the test metrics. Read by the service (it refuses a model whose sha256 differs), the image
   labels, the deploy gate, the MLflow registry step and the monitor.
@@ -87,6 +88,8 @@ class TrainingRun(Contract):
     trained_at: str | None = None
     mlflow_run_id: str | None = None
     mlflow_experiment_id: str | None = None
+    registered_model_name: str | None = None  # the MLflow registry's model and version (tracking server only)
+    registered_model_version: str | None = None
     feature_schema: FeatureSchema
 
 

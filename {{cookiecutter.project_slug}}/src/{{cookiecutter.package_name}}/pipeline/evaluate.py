@@ -19,7 +19,7 @@ from ..contracts import FeatureSchema, ModelMetadata, TrainingRun, read_training
 from .lineage import file_sha256
 from .metrics import classification_metrics, regression_metrics
 from .plots import classification_plot_data, regression_plot_data, write_plots
-from .tracking import start_experiment
+from .tracking import METADATA_ARTIFACT, server_errors, start_experiment
 
 
 @dataclass(frozen=True)
@@ -102,13 +102,15 @@ def build_metadata(training: TrainingRun, metrics: dict[str, float], paths: Path
     )
 
 
-def log_to_run(params: Params, paths: Paths, run_id: str | None, metrics: dict[str, float]) -> None:
-    if run_id is None:
+def log_to_run(params: Params, paths: Paths, metadata: ModelMetadata) -> None:
+    """Test metrics, plots and the metadata file into the training run (the registry's champion reads it)."""
+    if metadata.mlflow_run_id is None:
         return
-    start_experiment(params.mlflow, paths.root)
-    with mlflow.start_run(run_id=run_id):
-        mlflow.log_metrics({f"test_{name}": value for name, value in metrics.items()})
+    uri = start_experiment(params.mlflow, paths.root)
+    with server_errors(uri, "recording the evaluation"), mlflow.start_run(run_id=metadata.mlflow_run_id):
+        mlflow.log_metrics({f"test_{name}": value for name, value in metadata.metrics.items()})
         mlflow.log_artifacts(str(paths.plots / "images"), artifact_path="plots")
+        mlflow.log_dict(metadata.model_dump(mode="json"), METADATA_ARTIFACT)
 
 
 def main() -> None:
@@ -123,8 +125,9 @@ def main() -> None:
         pipeline, test, schema, params.evaluate.importance_repeats, params.train.random_state
     )
     write_plots(paths.plots, schema.problem_type, plot_data(test, schema, evaluation, importance))
+    metadata = build_metadata(training, evaluation.metrics, paths)
+    log_to_run(params, paths, metadata)
     paths.metrics.parent.mkdir(parents=True, exist_ok=True)
     paths.metrics.write_text(json.dumps(evaluation.metrics, indent=2) + "\n", encoding="utf-8")
-    write_json_contract(paths.metadata, build_metadata(training, evaluation.metrics, paths))
-    log_to_run(params, paths, training.mlflow_run_id, evaluation.metrics)
+    write_json_contract(paths.metadata, metadata)
     print(json.dumps(evaluation.metrics, indent=2))

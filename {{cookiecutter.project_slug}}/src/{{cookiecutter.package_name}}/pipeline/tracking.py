@@ -5,9 +5,13 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+import urllib.request
 
 import mlflow
+from mlflow.exceptions import MlflowException
 from mlflow.store.tracking import DEFAULT_LOCAL_FILE_AND_ARTIFACT_PATH
 from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 from sqlalchemy import event
@@ -18,10 +22,16 @@ from ..errors import UserError
 
 LOCAL_STORE = "mlflow.db"
 LOCAL_ARTIFACTS = "mlartifacts"
+METADATA_ARTIFACT = "metadata.json"  # models/metadata.json, logged into the training run by `evaluate`
+HEALTH_TIMEOUT_SECONDS = 10
+WHAT_TO_CHECK = (
+    "check that the server runs and is reachable from here, that MLFLOW_TRACKING_URI is its address "
+    "(and MLFLOW_TRACKING_TOKEN its token, if it needs one), or set mlflow.tracking to 'local' in params.yaml"
+)
 
 
 class TrackingError(UserError):
-    """MLflow tracking is configured for a server that is not given."""
+    """MLflow tracking is configured for a server that is not given, not reachable or failing."""
 
 
 def tracking_uri(params: MlflowParams, root: Path = Path()) -> str:
@@ -62,16 +72,49 @@ def create_local_store(store: Path) -> None:
         partial.unlink(missing_ok=True)
 
 
+def check_server(uri: str) -> None:
+    """Fail fast, before any work, when an HTTP tracking server does not answer its health check.
+
+    (MLflow's own client retries for minutes before it gives up.)
+    """
+    if not uri.startswith(("http://", "https://")):
+        return
+    try:
+        with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=HEALTH_TIMEOUT_SECONDS):
+            pass  # any 2xx/3xx answer: the server is up (4xx/5xx raise HTTPError, an OSError)
+    except OSError as error:
+        reason = f"{type(error).__name__}: {error}"
+        message = f"MLflow tracking server {uri} is not reachable ({reason}): {WHAT_TO_CHECK}"
+        raise TrackingError(message) from None
+
+
+@contextmanager
+def server_errors(uri: str, doing: str) -> Iterator[None]:
+    """An MLflow or connection failure while `doing` something becomes one TrackingError naming the server.
+
+    (requests' errors, which MLflow's client raises for artifact transfers, are OSErrors.)
+    """
+    try:
+        yield
+    except (MlflowException, OSError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        message = f"MLflow tracking server {uri} failed while {doing}: {reason}; {WHAT_TO_CHECK}"
+        raise TrackingError(message) from None
+
+
 def start_experiment(params: MlflowParams, root: Path = Path()) -> str:
     """Point MLflow at the configured store and experiment; returns the tracking URI."""
     uri = tracking_uri(params, root)
     if params.tracking == "local" and not (root / LOCAL_STORE).exists():
         create_local_store((root / LOCAL_STORE).resolve())
+    if params.tracking == "server":
+        check_server(uri)
     mlflow.set_tracking_uri(uri)
-    if mlflow.get_experiment_by_name(params.experiment_name) is None:
-        artifacts = None
-        if params.tracking == "local":
-            artifacts = (root / LOCAL_ARTIFACTS).resolve().as_uri()
-        mlflow.create_experiment(params.experiment_name, artifact_location=artifacts)
-    mlflow.set_experiment(params.experiment_name)
+    with server_errors(uri, f"opening experiment {params.experiment_name!r}"):
+        if mlflow.get_experiment_by_name(params.experiment_name) is None:
+            artifacts = None  # a server stores artifacts where it is configured to (its artifact store)
+            if params.tracking == "local":
+                artifacts = (root / LOCAL_ARTIFACTS).resolve().as_uri()
+            mlflow.create_experiment(params.experiment_name, artifact_location=artifacts)
+        mlflow.set_experiment(params.experiment_name)
     return uri

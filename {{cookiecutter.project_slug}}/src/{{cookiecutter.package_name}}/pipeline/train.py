@@ -20,7 +20,7 @@ from ..contracts import FeatureSchema, TrainingRun, write_json_contract
 from ..estimators import make_estimator
 from .features import build_preprocessor, infer_feature_schema
 from .lineage import file_md5, git_commit, git_dirty
-from .tracking import start_experiment
+from .tracking import server_errors, start_experiment
 
 
 def train_pipeline(train: pd.DataFrame, schema: FeatureSchema, estimator: BaseEstimator) -> Pipeline:
@@ -38,6 +38,17 @@ def lineage(params: Params, paths: Paths, trained_at: datetime) -> dict[str, Any
         "data_hash": file_md5(paths.root / params.data.path),
         "params_hash": file_md5(paths.params),
         "trained_at": trained_at.isoformat(timespec="seconds"),
+    }
+
+
+def lineage_tags(info: dict[str, Any]) -> dict[str, str]:
+    """The model's lineage as MLflow tags: on the run and on its registered model version alike."""
+    return {
+        "git.commit": info["git_commit"],
+        "git.dirty": str(info["git_dirty"]).lower(),
+        "dvc.data_md5": info["data_hash"],
+        "dvc.params_md5": info["params_hash"],
+        "model_version": info["model_version"],
     }
 
 
@@ -78,21 +89,11 @@ def log_run(
 
     Returns the run id and its experiment id.
     """
-    start_experiment(params.mlflow, paths.root)
     features = train[schema.names()]
     example = features.head(5)
     with mlflow.start_run(run_name=info["model_version"]) as run:
         mlflow.log_params(mlflow_params(params))
-        mlflow.set_tags(
-            {
-                "git.commit": info["git_commit"],
-                "git.dirty": str(info["git_dirty"]).lower(),
-                "dvc.data_md5": info["data_hash"],
-                "dvc.params_md5": info["params_hash"],
-                "model_version": info["model_version"],
-                "problem_type": params.problem_type,
-            }
-        )
+        mlflow.set_tags({**lineage_tags(info), "problem_type": params.problem_type})
         mlflow.log_dict(schema.model_dump(mode="json"), "feature_schema.json")
         mlflow.sklearn.log_model(
             pipeline,
@@ -106,19 +107,33 @@ def log_run(
         return run.info.run_id, run.info.experiment_id
 
 
+def register_version(run_id: str, model_name: str, info: dict[str, Any]) -> str:
+    """A new version of the registered model tagged with its lineage; returns its number."""
+    version = mlflow.register_model(f"runs:/{run_id}/model", model_name, tags=lineage_tags(info))
+    return str(version.version)
+
+
 def main() -> None:
     params = load_params()
     paths = Paths()
+    uri = start_experiment(params.mlflow, paths.root)  # a server that is down fails here, before any work
     train = pd.read_parquet(paths.train)
     schema = infer_feature_schema(train, params.data.target, params.problem_type)
     estimator = make_estimator(
         params.problem_type, params.train.estimator, params.train.hyperparameters, params.train.random_state
     )
     pipeline = train_pipeline(train, schema, estimator)
+    info = lineage(params, paths, datetime.now(UTC))
+    with server_errors(uri, "recording the training run"):
+        run_id, experiment_id = log_run(pipeline, train, schema, params, info, paths)
+        if params.mlflow.tracking == "server":  # the team's registry; the local store keeps runs only
+            info |= {
+                "registered_model_name": params.mlflow.experiment_name,
+                "registered_model_version": register_version(run_id, params.mlflow.experiment_name, info),
+            }
+    # The outputs are written last: a failure above leaves none of them (dvc repro removed the old ones).
+    run = TrainingRun(**info, mlflow_run_id=run_id, mlflow_experiment_id=experiment_id, feature_schema=schema)
     paths.model.parent.mkdir(parents=True, exist_ok=True)
     joblib.dump(pipeline, paths.model)
-    info = lineage(params, paths, datetime.now(UTC))
-    run_id, experiment_id = log_run(pipeline, train, schema, params, info, paths)
-    run = TrainingRun(**info, mlflow_run_id=run_id, mlflow_experiment_id=experiment_id, feature_schema=schema)
     write_json_contract(paths.training_info, run)
     print(f"trained {params.train.estimator} on {len(train)} rows; MLflow run {run_id}")
