@@ -21,6 +21,7 @@ from .bundle import ModelBundle, load_bundle, load_metadata
 from .instrumentation import Metrics, MetricsMiddleware
 from .predict import prepare_predictor
 from .prediction_log import JsonlDirectorySink, PredictionLogger, PredictionSink
+from .prediction_store import ObjectStoreSink
 from .routes import build_router, invalid_request
 from .settings import ServeSettings, get_settings
 
@@ -88,6 +89,21 @@ def _description(metadata: ModelMetadata) -> str:
     )
 
 
+def default_sink(settings: ServeSettings, metrics: Metrics) -> PredictionSink:
+    """The store at SERVE_PREDICTION_LOG_URL when set, else the local JSON Lines folder."""
+    if settings.prediction_log_url is None:
+        return JsonlDirectorySink(settings.prediction_log_dir)
+    return ObjectStoreSink(
+        settings.prediction_log_url,
+        batch_rows=settings.prediction_log_batch_rows,
+        batch_seconds=settings.prediction_log_batch_seconds,
+        max_buffered_rows=settings.prediction_log_buffer_rows,
+        on_drop=metrics.log_dropped.inc,
+        on_failure=metrics.log_upload_failures.inc,
+        on_upload=metrics.log_uploaded.inc,
+    )
+
+
 @asynccontextmanager
 async def lifespan(
     app: FastAPI, *, bundle: ModelBundle | None, prediction_sink: PredictionSink | None
@@ -103,7 +119,7 @@ async def lifespan(
     prediction_log = None
     if settings.prediction_log_enabled:
         prediction_log = PredictionLogger(
-            prediction_sink or JsonlDirectorySink(settings.prediction_log_dir),
+            prediction_sink or default_sink(settings, state.metrics),
             maxsize=settings.prediction_log_queue_size,
             on_drop=state.metrics.log_dropped.inc,
             on_write=state.metrics.log_written.inc,
