@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: help demo test test-fast lint system-deps bench-serve bench-drift
+.PHONY: help demo test test-fast lint system-deps bench-serve bench-drift bench-monitor
 
 help:
 	@echo "make demo       generate a project with the defaults into build/demo, set it up, run its pipeline"
@@ -13,6 +13,7 @@ help:
 	@echo "make lint       ruff on the template's own code"
 	@echo "make bench-serve  the generated service against mlflow models serve (BENCH_ARGS=\"--duration 8\")"
 	@echo "make bench-drift  the generated drift monitor against Evidently (BENCH_ARGS=\"--install-evidently\")"
+	@echo "make bench-monitor  the monitor streaming 1M/3M/10M rows of partitioned Parquet (BENCH_ARGS=\"--s3\")"
 
 $(BIN)/.installed: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -48,3 +49,6 @@ bench-serve: $(BENCH_PROJECT)/models/metadata.json
 
 bench-drift: $(BENCH_PROJECT)/models/metadata.json
 	$(BIN)/python benchmarks/drift_vs_evidently.py $(BENCH_PROJECT) $(BENCH_ARGS)
+
+bench-monitor: $(BENCH_PROJECT)/models/metadata.json
+	$(BIN)/python benchmarks/monitor_at_scale.py $(BENCH_PROJECT) $(BENCH_ARGS)
