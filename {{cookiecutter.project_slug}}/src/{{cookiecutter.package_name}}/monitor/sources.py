@@ -32,7 +32,7 @@ from .errors import EmptyDataError, IncompatibleDataError, SourceNotFoundError
 
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".json")
 TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
-CHUNK_ROWS = 500_000
+CHUNK_ROWS = 200_000
 PARTITION = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
 LOG_FIELDS = tuple(
     field for field in PredictionRecord.model_fields if field not in {"features", "probabilities"}
