@@ -22,7 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from servers.ports import free_ports
 from servers.seaweedfs import SeaweedS3, seaweed_s3
-from tests.helpers import commit, generate, in_project_python, project_env, run
+from tests.helpers import commit, generate, project_env, run
 
 pytestmark = pytest.mark.slow
 
@@ -136,7 +136,8 @@ code = run_monitor(paths.reference_profile, {source!r}, paths.metadata, out_dir=
                    window_days=7)
 print(json.dumps({{"code": code, "drift": json.loads((out / "summary.json").read_text())["drift"]}}))
 """
-    return in_project_python(project, code)
+    output = run(project, str(project / ".venv" / "bin" / "python"), "-c", code).stdout
+    return json.loads(output.splitlines()[-1])  # after run_monitor's own line
 
 
 def test_log_on_the_store_read_back_by_the_monitor_and_a_store_outage_costs_only_counted_rows(
