@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: help demo test test-fast lint docs system-deps bench-serve bench-drift bench-install bench-pipeline bench-pr-loop
+.PHONY: help demo test test-fast lint docs system-deps bench-serve bench-drift bench-install bench-pipeline bench-pr-loop bench-monitor
 
 help:
 	@echo "make demo       generate a project with the defaults into build/demo, set it up, run its pipeline"
@@ -17,6 +17,7 @@ help:
 	@echo "make bench-install   a project's locked install, warm caches: pip vs uv (BENCH_ARGS=\"--repeat 2\")"
 	@echo "make bench-pipeline  the first make pipeline of a new project: before (BENCH_ARGS=\"--before REF\") vs now"
 	@echo "make bench-pr-loop   the experiment workflow of a PR under act, warm caches (needs system-deps)"
+	@echo "make bench-monitor  the monitor streaming 1M/3M/10M rows of partitioned Parquet (BENCH_ARGS=\"--s3\")"
 
 $(BIN)/.installed: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -65,3 +66,5 @@ bench-pipeline: $(BIN)/.installed
 
 bench-pr-loop: $(BIN)/.installed
 	$(BIN)/python benchmarks/pr_loop.py $(BENCH_ARGS)
+bench-monitor: $(BENCH_PROJECT)/models/metadata.json
+	$(BIN)/python benchmarks/monitor_at_scale.py $(BENCH_PROJECT) $(BENCH_ARGS)

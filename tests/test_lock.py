@@ -63,3 +63,16 @@ def test_the_remote_plugin_comes_with_the_train_extra(tmp_path: Path, remote: st
     plugins = {plugin for plugin in REMOTE_PLUGIN.values() if plugin is not None}
     expected = {REMOTE_PLUGIN[remote]} - {None}
     assert train & plugins == expected
+
+
+STORE_PLUGIN = {"none": None, "local": None, "s3": "s3fs", "gs": "gcsfs", "azure": "adlfs"}
+
+
+@pytest.mark.parametrize("remote", sorted(STORE_PLUGIN))
+def test_the_store_plugin_comes_with_the_serve_extra(tmp_path: Path, remote: str) -> None:
+    """The image (core + serve) writes the prediction log to the configured cloud's store."""
+    project = generate(tmp_path, {"dvc_remote": remote})
+    serve = {canonicalize_name(requirement.name) for requirement in requirements(project)["serve"]}
+    plugins = {plugin for plugin in STORE_PLUGIN.values() if plugin is not None}
+    assert "fsspec" in serve
+    assert serve & plugins == {STORE_PLUGIN[remote]} - {None}

@@ -44,6 +44,7 @@ class SeaweedS3:
     """One `weed server` (master, volume, filer, S3 gateway) whose files live in `root`."""
 
     root: Path
+    volumes: int = 32  # of 64 MB each: the store's capacity
     ports: dict[str, int] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
 
@@ -91,7 +92,7 @@ class SeaweedS3:
             "-filer", f"-filer.port={p['filer']}", f"-filer.port.grpc={p['filer_grpc']}",
             "-s3", f"-s3.port={p['s3']}", f"-s3.port.grpc={p['s3_grpc']}", f"-s3.config={config}",
             "-s3.port.iceberg=0", "-s3.port.lance=0", "-iam=false", "-metricsPort=0",
-            "-master.volumeSizeLimitMB=64", "-volume.max=32",
+            "-master.volumeSizeLimitMB=64", f"-volume.max={self.volumes}",
         ]  # fmt: skip
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -142,9 +143,9 @@ class SeaweedS3:
 
 
 @contextmanager
-def seaweed_s3(root: Path, buckets: tuple[str, ...] = ()) -> Iterator[SeaweedS3]:
+def seaweed_s3(root: Path, buckets: tuple[str, ...] = (), volumes: int = 32) -> Iterator[SeaweedS3]:
     """A running store with `buckets` created; stopped on exit, also when the test failed."""
-    store = SeaweedS3(root)
+    store = SeaweedS3(root, volumes)
     store.start()
     try:
         for bucket in buckets:

@@ -20,11 +20,12 @@ from ..config import DriftThresholds, Paths, ThresholdsError, load_params
 from ..contracts import ContractError, ContractFileMissingError, ModelMetadata, read_metadata
 from .columns import require_columns
 from .decay import DecayResult, evaluate_decay
-from .drift import detect_drift
-from .errors import IncompatibleDataError, MonitorDataError, SourceNotFoundError
-from .profile import PREDICTION, load_profile
+from .drift import DriftResult, detect_drift
+from .errors import EmptyDataError, IncompatibleDataError, MonitorDataError, SourceNotFoundError
+from .profile import PREDICTION, ReferenceProfile, load_profile
 from .report import build_summary, to_html, to_json, to_markdown
-from .sources import load_current, read_file, resolve_paths
+from .sources import CHUNK_ROWS, iter_current, load_current, read_file, resolve_paths
+from .streaming import StreamingDrift
 
 EXIT_OK, EXIT_ALERT, EXIT_ERROR = 0, 1, 2
 
@@ -55,12 +56,45 @@ def add_model_predictions(current: pd.DataFrame, model_path: str | Path, names: 
     """Tables without a `prediction` column get the model's predictions, so prediction drift is tested too."""
     if PREDICTION in current.columns or not Path(model_path).is_file():
         return current
-    model = joblib.load(model_path)
+    return _with_predictions(current, joblib.load(model_path), names)
+
+
+def _with_predictions(current: pd.DataFrame, model: Any, names: list[str]) -> pd.DataFrame:
+    if PREDICTION in current.columns:
+        return current
     try:
         predictions = model.predict(current[names])
     except (ValueError, TypeError, KeyError) as exc:
         raise IncompatibleDataError(f"the model cannot predict the current data: {exc}") from exc
     return current.assign(**{PREDICTION: predictions})
+
+
+def stream_drift(
+    profile: ReferenceProfile,
+    current_source: Any,
+    thresholds: DriftThresholds,
+    *,
+    model_path: str | Path | None,
+    window_days: float | None,
+    now: datetime | None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> DriftResult:
+    """Drift of the current data read in chunks (memory bounded by the chunk, not by the window)."""
+    names = profile.schema.names()
+    model = None
+    if model_path is not None and profile.prediction is not None and Path(model_path).is_file():
+        model = joblib.load(model_path)
+    drift = StreamingDrift(profile, thresholds)
+    chunks = iter_current(
+        current_source, window_days=window_days, now=now, columns=[*names, PREDICTION], chunk_rows=chunk_rows
+    )
+    for chunk in chunks:
+        require_columns(chunk, names)
+        drift.add(_with_predictions(chunk, model, names) if model is not None else chunk)
+    if drift.n_rows == 0:
+        within = f" in the last {window_days} day(s)" if window_days is not None else ""
+        raise EmptyDataError(f"current data at {current_source} has no rows{within}")
+    return drift.result()
 
 
 def run_monitor(
@@ -92,14 +126,24 @@ def run_monitor(
                 f"({len(profile.schema.names())} vs {len(meta_names)} features); "
                 "rebuild the profile (dvc repro)"
             )
-        current = load_current(current_source, window_days=window_days, now=now)
-        require_columns(current, meta_names)
-        if model_path is not None and profile.prediction is not None:
-            current = add_model_predictions(current, model_path, meta_names)
-        drift = detect_drift(profile, current, verdict_thresholds)
         decay: DecayResult | None = None
-        if labels is not None:
-            decay = evaluate_decay(current, _load_labels(labels), meta, verdict_thresholds)
+        if labels is None and not isinstance(current_source, pd.DataFrame):
+            drift = stream_drift(
+                profile,
+                current_source,
+                verdict_thresholds,
+                model_path=model_path,
+                window_days=window_days,
+                now=now,
+            )
+        else:  # decay joins every logged prediction with its label: the window is read whole
+            current = load_current(current_source, window_days=window_days, now=now)
+            require_columns(current, meta_names)
+            if model_path is not None and profile.prediction is not None:
+                current = add_model_predictions(current, model_path, meta_names)
+            drift = detect_drift(profile, current, verdict_thresholds)
+            if labels is not None:
+                decay = evaluate_decay(current, _load_labels(labels), meta, verdict_thresholds)
         summary = build_summary(
             drift,
             decay,

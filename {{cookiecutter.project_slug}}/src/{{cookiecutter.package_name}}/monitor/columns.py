@@ -49,17 +49,30 @@ def numeric_values(series: pd.Series, name: str) -> np.ndarray:
     return coerced.to_numpy(dtype="float64", na_value=np.nan)
 
 
-def category_counts(series: pd.Series) -> tuple[list[str], np.ndarray, int]:
-    """(category keys, counts, n_missing) using pandas value_counts (no np.unique on strings)."""
+def category_tally(series: pd.Series, into: dict[str, int] | None = None) -> tuple[dict[str, int], int]:
+    """(count by category key in order of first appearance, n_missing) using pandas value_counts (no np.unique
+    on strings); ``into`` adds this series' counts to a running tally (chunks of one column, in order)."""
+    tally = {} if into is None else into
     value_counts = series.value_counts(dropna=True, sort=False)
     n_missing = int(len(series) - int(value_counts.sum()))
-    if len(value_counts) == 0:
-        return [], np.zeros(0, dtype=np.int64), n_missing
-    keys = [category_key(value) for value in value_counts.index.tolist()]
-    counts = value_counts.to_numpy(dtype=np.int64)
-    if len(set(keys)) != len(keys):  # e.g. 1 and "1" in one object column
-        merged = pd.Series(counts).groupby(pd.Index(keys), sort=False).sum()
-        keys = [str(key) for key in merged.index]
-        counts = merged.to_numpy(dtype=np.int64)
+    for value, count in zip(value_counts.index.tolist(), value_counts.tolist(), strict=True):
+        key = category_key(value)  # 1 and "1" in one object column are one category
+        tally[key] = tally.get(key, 0) + int(count)
+    return tally, n_missing
+
+
+def sorted_counts(tally: dict[str, int]) -> tuple[list[str], np.ndarray]:
+    """(keys, counts) by descending count, ties in order of first appearance."""
+    if not tally:
+        return [], np.zeros(0, dtype=np.int64)
+    keys = list(tally)
+    counts = np.fromiter(tally.values(), dtype=np.int64, count=len(keys))
     order = np.argsort(-counts, kind="stable")
-    return [keys[i] for i in order], counts[order], n_missing
+    return [keys[i] for i in order], counts[order]
+
+
+def category_counts(series: pd.Series) -> tuple[list[str], np.ndarray, int]:
+    """(category keys, counts, n_missing): keys by descending count."""
+    tally, n_missing = category_tally(series)
+    keys, counts = sorted_counts(tally)
+    return keys, counts, n_missing

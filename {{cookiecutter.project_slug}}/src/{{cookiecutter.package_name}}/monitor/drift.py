@@ -30,6 +30,7 @@ from .stats import (
     bin_counts_from_le,
     chi2_2xk,
     ks_test,
+    ks_test_from_counts,
     merge_rare,
     psi,
     two_proportion_ztest,
@@ -200,26 +201,58 @@ def test_numeric(reference: NumericProfile, values: np.ndarray, thresholds: Drif
     """Unadjusted numeric tests for float64 ``values`` (NaN = missing)."""
     missing = np.isnan(values)
     current = np.sort(values[~missing]) if missing.any() else np.sort(values)
+    result = _numeric_column(reference, int(current.size), int(missing.sum()), current)
+    if current.size < thresholds.min_samples or reference.n < thresholds.min_samples:
+        return result
+    distance, p_value, le = ks_test(reference.x, reference.cum, reference.n, reference.exact, current)
+    _set_ks_and_psi(result, reference, distance, p_value, le)
+    return result
+
+
+def numeric_drift_from_counts(
+    reference: NumericProfile,
+    counts: tuple[np.ndarray, np.ndarray],
+    n_present: int,
+    n_missing: int,
+    plot_sample: np.ndarray,
+    thresholds: DriftThresholds,
+) -> ColumnDrift:
+    """``test_numeric`` from the current counts ``(le, eq)`` at the reference grid (stats.current_counts_at,
+    summed over chunks): the same tests and numbers; the plot is drawn from ``plot_sample`` (sorted)."""
+    result = _numeric_column(reference, n_present, n_missing, plot_sample)
+    if n_present < thresholds.min_samples or reference.n < thresholds.min_samples:
+        return result
+    le, eq = counts
+    distance, p_value = ks_test_from_counts(reference.cum, reference.n, reference.exact, le, eq, n_present)
+    _set_ks_and_psi(result, reference, distance, p_value, le)
+    return result
+
+
+def _numeric_column(
+    reference: NumericProfile, n_present: int, n_missing: int, current_sorted: np.ndarray
+) -> ColumnDrift:
     result = ColumnDrift(
         name=reference.name,
         kind="numeric",
         n_reference=reference.n,
-        n_current=int(current.size),
-        n_current_total=int(values.size),
+        n_current=n_present,
+        n_current_total=n_present + n_missing,
     )
-    _missing_test(result, reference.n_missing, reference.n_total, int(missing.sum()), int(values.size))
-    result.plot = _numeric_plot(reference, current)
-    if current.size < thresholds.min_samples or reference.n < thresholds.min_samples:
-        return result
-    distance, p_value, le = ks_test(reference.x, reference.cum, reference.n, reference.exact, current)
+    _missing_test(result, reference.n_missing, reference.n_total, n_missing, n_present + n_missing)
+    result.plot = _numeric_plot(reference, current_sorted)
+    return result
+
+
+def _set_ks_and_psi(
+    result: ColumnDrift, reference: NumericProfile, distance: float, p_value: float, le: np.ndarray
+) -> None:
     result.test, result.statistic, result.p_value = "ks", _finite(distance, 0.0), _finite(p_value, 1.0)
     if reference.psi_edges.size:
         le_at_edges = le[np.searchsorted(reference.x, reference.psi_edges)]
     else:
         le_at_edges = np.zeros(0, np.int64)
-    current_shares = bin_counts_from_le(le_at_edges, current.size) / current.size
+    current_shares = bin_counts_from_le(le_at_edges, result.n_current) / result.n_current
     result.psi = _finite(psi(reference.psi_ref_props, current_shares), 0.0)
-    return result
 
 
 # ----------------------------------------------------------------------------- categorical
@@ -249,15 +282,26 @@ def test_categorical(
     reference: CategoricalProfile, series: pd.Series, thresholds: DriftThresholds
 ) -> ColumnDrift:
     categories, counts, n_missing = category_counts(series)
+    return categorical_drift(reference, categories, counts, n_missing, thresholds)
+
+
+def categorical_drift(
+    reference: CategoricalProfile,
+    categories: list[str],
+    counts: np.ndarray,
+    n_missing: int,
+    thresholds: DriftThresholds,
+) -> ColumnDrift:
+    """Categorical tests from the current counts by category key (columns.category_counts order)."""
     n_current = int(counts.sum())
     result = ColumnDrift(
         name=reference.name,
         kind="categorical",
         n_reference=reference.n,
         n_current=n_current,
-        n_current_total=len(series),
+        n_current_total=n_current + n_missing,
     )
-    _missing_test(result, reference.n_missing, reference.n_total, n_missing, len(series))
+    _missing_test(result, reference.n_missing, reference.n_total, n_missing, n_current + n_missing)
     position = {category: i for i, category in enumerate(reference.categories)}
     union = list(reference.categories)
     current_counts = np.zeros(len(union), dtype=np.int64)
@@ -386,9 +430,7 @@ def detect_drift(
         raise EmptyDataError("current data has no rows")
     names = profile.schema.names()
     require_columns(current, names)
-    unknown = sorted(set(thresholds.critical_features) - set(names))
-    if unknown:
-        raise IncompatibleDataError(f"critical feature(s) not in the schema: {', '.join(unknown)}")
+    check_critical_features(profile, thresholds)
 
     def test_feature(name: str) -> ColumnDrift:
         return test_column(profile.columns[name], current[name], thresholds)
@@ -399,11 +441,25 @@ def detect_drift(
             features = list(pool.map(test_feature, names))
     else:
         features = [test_feature(name) for name in names]
-    for feature in features:
-        feature.critical = feature.name in thresholds.critical_features
     prediction: ColumnDrift | None = None
     if profile.prediction is not None and prediction_column in current.columns:
         prediction = test_column(profile.prediction, current[prediction_column], thresholds)
+    return summarise(features, prediction, thresholds, len(current))
+
+
+def check_critical_features(profile: ReferenceProfile, thresholds: DriftThresholds) -> None:
+    unknown = sorted(set(thresholds.critical_features) - set(profile.schema.names()))
+    if unknown:
+        raise IncompatibleDataError(f"critical feature(s) not in the schema: {', '.join(unknown)}")
+
+
+def summarise(
+    features: list[ColumnDrift], prediction: ColumnDrift | None, thresholds: DriftThresholds, n_rows: int
+) -> DriftResult:
+    """Adjusted verdicts of the tested columns and the dataset verdict."""
+    for feature in features:
+        feature.critical = feature.name in thresholds.critical_features
+    if prediction is not None:
         prediction.name, prediction.role = PREDICTION, "prediction"
     apply_verdicts(features + ([prediction] if prediction else []), thresholds)
 
@@ -425,7 +481,7 @@ def detect_drift(
         features=features,
         prediction=prediction,
         thresholds=thresholds,
-        n_current_rows=len(current),
+        n_current_rows=n_rows,
         n_evaluated=len(evaluated),
         n_drifted=len(drifted),
         share_drifted=share,

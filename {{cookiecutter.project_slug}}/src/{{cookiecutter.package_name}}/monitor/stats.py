@@ -121,9 +121,19 @@ def ks_test(
     if exact_grid and max(n1, n2) <= KS_EXACT_MAX_N:
         result = stats.ks_2samp(expand_reference(x, cum), values)
         return float(result.statistic), float(result.pvalue), le
+    d, p_value = ks_test_from_counts(cum, n1, exact_grid, le, eq, n2)
+    return d, p_value, le
+
+
+def ks_test_from_counts(
+    cum: np.ndarray, n1: int, exact_grid: bool, le: np.ndarray, eq: np.ndarray, n2: int
+) -> tuple[float, float]:
+    """KS ``(statistic, pvalue)`` from the current counts at the reference grid (summed over chunks when
+    the current data is streamed): the same numbers as ``ks_test`` whenever ``max(n1, n2) >
+    KS_EXACT_MAX_N`` or the grid is a sketch."""
     d = ks_statistic_from_counts(cum, n1, le, eq, n2)
     p_value = ks_pvalue_asymp(d, n1, n2) if exact_grid else ks_pvalue_stephens(d, n1, n2)
-    return d, p_value, le
+    return d, p_value
 
 
 def psi(reference_shares: np.ndarray, current_shares: np.ndarray, eps: float = PSI_EPS) -> float:

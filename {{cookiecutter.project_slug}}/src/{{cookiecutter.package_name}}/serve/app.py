@@ -21,7 +21,8 @@ from .bundle import ModelBundle, load_bundle, load_metadata
 from .columns import TableRules
 from .instrumentation import Metrics, MetricsMiddleware
 from .predict import prepare_predictor
-from .prediction_log import JsonlDirectorySink, PredictionLogger, PredictionSink
+from .prediction_log import PredictionLogger, PredictionSink
+from .prediction_store import open_sink
 from .routes import build_router, invalid_request
 from .settings import ServeSettings, get_settings
 
@@ -94,6 +95,16 @@ def _description(metadata: ModelMetadata) -> str:
     )
 
 
+def default_sink(settings: ServeSettings, metrics: Metrics) -> PredictionSink:
+    """The prediction log's sink (prediction_store.open_sink) counting into the service's metrics."""
+    return open_sink(
+        settings,
+        on_drop=metrics.log_dropped.inc,
+        on_failure=metrics.log_upload_failures.inc,
+        on_upload=metrics.log_uploaded.inc,
+    )
+
+
 @asynccontextmanager
 async def lifespan(
     app: FastAPI, *, bundle: ModelBundle | None, prediction_sink: PredictionSink | None
@@ -109,7 +120,7 @@ async def lifespan(
     prediction_log = None
     if settings.prediction_log_enabled:
         prediction_log = PredictionLogger(
-            prediction_sink or JsonlDirectorySink(settings.prediction_log_dir),
+            prediction_sink or default_sink(settings, state.metrics),
             maxsize=settings.prediction_log_queue_size,
             on_drop=state.metrics.log_dropped.inc,
             on_write=state.metrics.log_written.inc,

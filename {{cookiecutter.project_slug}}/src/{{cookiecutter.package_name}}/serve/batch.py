@@ -45,7 +45,8 @@ from ..errors import UserError
 from .bundle import ModelLoadError, load_bundle
 from .columns import CheckedTable, TableRules
 from .predict import Predictor, predict_blocks, prepare_predictor
-from .prediction_log import JsonlDirectorySink, LoggedRequest, PredictionSink, now_iso
+from .prediction_log import LoggedRequest, PredictionSink, now_iso
+from .prediction_store import open_sink
 from .settings import ServeSettings, get_settings
 
 CSV_SUFFIXES = (".csv", ".csv.gz")
@@ -394,5 +395,5 @@ def build_scorer(settings: ServeSettings, id_columns: list[str], *, ids_required
     rules = TableRules.of(
         bundle.schema, unknown_category=settings.unknown_category, allow_missing=settings.allow_missing
     )
-    sink = JsonlDirectorySink(settings.prediction_log_dir) if settings.prediction_log_enabled else None
+    sink = open_sink(settings) if settings.prediction_log_enabled else None
     return BatchScorer(predictor, rules, list(id_columns), ids_required, sink)

@@ -64,7 +64,17 @@ class Metrics:
         )
         self.log_dropped = Counter(
             "serve_prediction_log_dropped_rows_total",
-            "Prediction log rows dropped because the queue was full",
+            "Prediction log rows dropped because the queue or the store's upload buffer was full",
+            registry=registry,
+        )
+        self.log_upload_failures = Counter(
+            "serve_prediction_log_upload_failures_total",
+            "Failed uploads of a prediction log batch to the store (its rows are kept and retried)",
+            registry=registry,
+        )
+        self.log_uploaded = Counter(
+            "serve_prediction_log_uploaded_rows_total",
+            "Prediction log rows uploaded to the store",
             registry=registry,
         )
         self.log_written = Counter(

@@ -46,6 +46,19 @@ class ServeSettings(BaseSettings):
     prediction_log_enabled: bool = True
     prediction_log_dir: Path = PREDICTION_LOG_DIR
     prediction_log_queue_size: int = Field(10_000, ge=1, description="Requests buffered for the log writer")
+    prediction_log_url: str | None = Field(
+        None,
+        min_length=1,
+        description="fsspec URL (s3://bucket/predictions, gs://..., az://...) or a local path: the log is "
+        "written there as date-partitioned objects, one per batch, instead of into prediction_log_dir",
+    )
+    prediction_log_batch_rows: int = Field(10_000, ge=1, description="Rows per uploaded object (at most)")
+    prediction_log_batch_seconds: float = Field(
+        60.0, gt=0, description="Buffered rows are uploaded at least this often (and retried after a failure)"
+    )
+    prediction_log_buffer_rows: int = Field(
+        100_000, ge=1, description="Rows held while the store is slow or down; the oldest beyond are dropped"
+    )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     workers: int = Field(1, ge=1)
