@@ -33,6 +33,7 @@ PROJECT_PAGES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
             "docs/deploy-kubernetes.md": "project/deploy-kubernetes.md",
             # The project's pages link to these with ../ paths: they keep their place beside project/.
             "deploy/k8s/README.md": "deploy/k8s/README.md",
+            "deploy/stack/README.md": "deploy/stack/README.md",
         },
     ),
     "gs": ({"dvc_remote": "gs"}, {"docs/dvc-remote.md": "scale-out/remote-gs.md"}),

@@ -129,6 +129,7 @@ def test_jobs_that_reach_the_remote_sign_in_before_each_pull_and_push(generated:
         ("deploy", "gate"),
         ("monitor", "monitor"),
         ("retrain", "retrain"),
+        ("score", "score"),
     }
     for workflow, name, job in jobs:
         assert job["permissions"]["id-token"] == "write", (workflow, name)
