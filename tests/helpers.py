@@ -96,7 +96,6 @@ def tool(name: str) -> str:
     return path
 
 
-<<<<<<< HEAD
 def isolated_tool(name: str, requirements: Path) -> str:
     """A tool whose pins clash with requirements-dev.txt, from its own virtualenv under build/.
 
@@ -138,7 +137,8 @@ def build_serving_image(project: Path, tag: str) -> str:
     assert result.ok, result.output[-5000:]
     print(f"\nserving image built in {result.seconds:.0f} s")
     return tag
-=======
+
+
 def git(cwd: Path, *args: str) -> str:
     """Run git in cwd (its output), failing the test with git's error."""
     result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
@@ -173,4 +173,3 @@ def bare_clone(workdir: Path) -> str:
     shutil.rmtree(bare, ignore_errors=True)
     git(workdir.parent, "clone", "--quiet", "--bare", str(workdir), str(bare))
     return bare.as_uri()
->>>>>>> i13-docs

@@ -208,7 +208,8 @@ def test_dry_run_calls_nothing(run: Run) -> None:
     assert run.calls() == [] and not (run.out / "gh-calls.json").exists()
     planned = [line.split()[:2] for line in result.stdout.splitlines() if line.startswith("  ") and "repos/" in line]
     owner_repo = "your-github-org/my-mlops-project"  # from the answers: nothing is read from GitHub
-    writes = [*FIRST_RUN[:AFTER_PERMISSIONS], PERMISSIONS, *FIRST_RUN[AFTER_PERMISSIONS:]]  # a dry run cannot know the current permissions
+    # A dry run cannot know the current permissions: it plans the PUT.
+    writes = [*FIRST_RUN[:AFTER_PERMISSIONS], PERMISSIONS, *FIRST_RUN[AFTER_PERMISSIONS:]]
     assert planned == [[m, p.replace(REPO, owner_repo)] for m, p in writes if m != "GET"]
     assert "gh secret set RETRAIN_TOKEN" in result.stdout
 
