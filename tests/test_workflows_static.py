@@ -136,6 +136,7 @@ def test_every_job_that_installs_the_project_uses_the_setup_action(
         "ci:checks",
         "deploy:gate",
         "experiment:experiment",
+        "lock-refresh:refresh",
         "monitor:monitor",
         "retrain:retrain",
         "score:score",

@@ -25,6 +25,7 @@ COMMANDS = {
     "profile": ("monitor.profile", False, "stage: the reference profile the monitor compares with"),
     "report": ("gates.report", True, "PR report against a base revision (report --help)"),
     "check-lock": ("gates.lock_check", False, "fail when dvc.lock does not match the code, params and data"),
+    "merge-lock": ("gates.lock_merge", True, "git merge driver of dvc.lock, metrics, plots (--help)"),
     "promote": ("gates.promotion", True, "deploy gate: candidate vs bounds and production (--help)"),
     "register": ("gates.registry", True, "MLflow registry: the deployed model as @champion (--help)"),
     "serve": ("serve", True, "run the model service on models/ (serve --help; SERVE_* variables)"),

@@ -1,0 +1,144 @@
+"""dvc.lock merges that resolve themselves: two branches that both changed params and re-trained merge without a
+conflict (the driver `make merge-drivers` registers), `make check-lock` names what must re-run and `make pipeline`
+regenerates the lock; lock-refresh.yml under act merges the base into such a PR branch, reproduces and pushes the
+result to the branch, and does nothing for a fork's PR. Slow: one installed project, pipelines and one act run.
+
+The project's `origin` is a bare repository on this machine: act copies the project's .git into the job's
+workspace (it skips actions/checkout of the repository under test), so the workflow's `git push origin` lands
+there, and what it pushed is read back from it."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from actkit.act import run_workflow, seed_state
+from tests.helpers import commit, generate, git, run
+
+pytestmark = pytest.mark.slow
+WORKFLOW = ".github/workflows/lock-refresh.yml"
+PAT = {"RETRAIN_TOKEN": "github_pat_actkitfake"}
+TRAIN = "    n_estimators: 200\n    min_samples_leaf: 1\n"
+
+
+def set_hyperparameter(project: Path, old: str, new: str) -> None:
+    params = project / "params.yaml"
+    text = params.read_text()
+    assert old in text, f"params.yaml has no line {old!r}"
+    params.write_text(text.replace(old, new, 1))
+
+
+def retrain_on_branch(project: Path, branch: str, old: str, new: str) -> None:
+    run(project, "git", "checkout", "--quiet", "-B", branch, "main")
+    set_hyperparameter(project, old, new)
+    run(project, "make", "pipeline")
+    commit(project, f"Experiment {branch}")
+
+
+def lock_params(lock_text: str) -> dict[str, Any]:
+    return yaml.safe_load(lock_text)["stages"]["train"]["params"]["params.yaml"]["train.hyperparameters"]
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """main with its pipeline results; `fewer-trees` (n_estimators 50) and `bigger-leaves` (min_samples_leaf 5)
+    each re-trained from it; all pushed to a bare `origin`."""
+    root = tmp_path_factory.mktemp("lock-merge")
+    project = generate(root)
+    commit(project, "Generated from the template")
+    assert (project / "params.yaml").read_text().count(TRAIN) == 1
+    run(project, "make", "install", f"PYTHON={sys.executable}", "EXTRAS=train")
+    run(project, "make", "pipeline")
+    commit(project, "Pipeline results")
+    retrain_on_branch(project, "fewer-trees", "n_estimators: 200", "n_estimators: 50")
+    retrain_on_branch(project, "bigger-leaves", "min_samples_leaf: 1", "min_samples_leaf: 5")
+    origin = root / "origin.git"
+    git(root, "init", "--quiet", "--bare", str(origin))
+    run(project, "git", "remote", "add", "origin", str(origin))
+    run(project, "git", "push", "--quiet", "origin", "main", "fewer-trees", "bigger-leaves")
+    run(project, "make", "merge-drivers")  # the part of `make setup` that registers them (hooks need the network)
+    return project
+
+
+def test_both_branches_retrained_merge_without_conflict_and_the_pipeline_regenerates_the_lock(repo: Path) -> None:
+    run(repo, "git", "checkout", "--quiet", "-B", "merged", "fewer-trees")
+    merge = run(repo, "git", "merge", "--no-edit", "bigger-leaves", check=False)
+    assert merge.returncode == 0, merge.stdout + merge.stderr
+    assert "merge-lock: dvc.lock merged; left out, to re-run: train, evaluate, profile" in merge.stderr
+    assert run(repo, "git", "status", "--porcelain").stdout == ""
+    assert "<<<<<<<" not in (repo / "dvc.lock").read_text()
+
+    stale = run(repo, "make", "check-lock", check=False)
+    assert stale.returncode != 0
+    assert re.search(r"^  train: .*param train\.hyperparameters new", stale.stderr, re.MULTILINE), stale.stderr
+    assert re.search(r"^  evaluate: ", stale.stderr, re.MULTILINE), stale.stderr
+    assert re.search(r"^  profile: ", stale.stderr, re.MULTILINE), stale.stderr
+    assert not re.search(r"^  (data|validate|split): ", stale.stderr, re.MULTILINE), stale.stderr
+
+    run(repo, "make", "pipeline")
+    run(repo, "make", "check-lock")
+    assert lock_params((repo / "dvc.lock").read_text()) == {"n_estimators": 50, "min_samples_leaf": 5}
+    metrics = (repo / "metrics" / "metrics.json").read_text()
+    sides = {git(repo, "show", f"{side}:metrics/metrics.json") for side in ("fewer-trees", "bigger-leaves")}
+    assert metrics not in sides
+    run(repo, "git", "checkout", "--quiet", "--force", "main")
+
+
+def pr_event(head_repo: str) -> dict[str, Any]:
+    return {
+        "number": 7,
+        "pull_request": {
+            "number": 7,
+            "head": {"ref": "fewer-trees", "repo": {"full_name": head_repo}},
+            "base": {"ref": "main", "repo": {"full_name": "owner/project"}},
+            "user": {"login": "owner"},
+        },
+    }
+
+
+def test_lock_refresh_pushes_the_regenerated_lock_to_a_same_repository_pr_and_skips_forks(
+    repo: Path, tmp_path: Path
+) -> None:
+    """bigger-leaves was merged into main; PR 7 (fewer-trees) now conflicts in dvc.lock with its base."""
+    run(repo, "git", "push", "--quiet", "origin", "bigger-leaves:main")
+    run(repo, "git", "fetch", "--quiet", "origin")
+    run(repo, "git", "checkout", "--quiet", "--force", "fewer-trees")
+    before = git(repo, "rev-parse", "refs/remotes/origin/fewer-trees").strip()
+    origin = Path(git(repo, "remote", "get-url", "origin").strip())
+    state = tmp_path / "github"
+    seed_state(state, branches=["main", "fewer-trees"])
+
+    fork = run_workflow(repo, WORKFLOW, "pull_request", pr_event("fork/project"), tmp_path / "fork", state_dir=state)
+    assert fork.returncode == 0, fork.tail()
+    assert "merge the base, reproduce, push" not in fork.output
+    assert git(origin, "rev-parse", "refs/heads/fewer-trees").strip() == before
+
+    result = run_workflow(
+        repo, WORKFLOW, "pull_request", pr_event("owner/project"), tmp_path / "same", state_dir=state, secrets=PAT
+    )
+    assert result.returncode == 0, result.tail()
+    pushed = git(origin, "rev-parse", "refs/heads/fewer-trees").strip()
+    assert pushed != before
+    files = sorted(git(origin, "show", "--name-only", "--format=", pushed).split())
+    record = {
+        "commit": git(origin, "log", "-1", "--format=%s%n%n%b", pushed).strip(),
+        "parents": git(origin, "log", "-1", "--format=%P", pushed).split(),
+        "files": files,
+    }
+    (tmp_path / "pushed.json").write_text(json.dumps(record, indent=2))
+    print(f"\npushed to fewer-trees: {json.dumps(record)}")
+    assert record["commit"] == "Refresh dvc.lock, metrics and plots after merging main\n\nLock-Refresh: pipeline"
+    [merge] = record["parents"]
+    main = git(origin, "rev-parse", "refs/heads/main").strip()
+    assert git(origin, "log", "-1", "--format=%P", merge).split() == [before, main]
+    assert "dvc.lock" in files and "metrics/metrics.json" in files
+    assert any(name.startswith("plots/") and name.endswith(".csv") for name in files)
+    lock = git(origin, "show", f"{pushed}:dvc.lock")
+    assert lock_params(lock) == {"n_estimators": 50, "min_samples_leaf": 5}
+    assert set(yaml.safe_load(lock)["stages"]) >= {"data", "validate", "split", "train", "evaluate", "profile"}
