@@ -24,7 +24,8 @@ from tests.helpers import commit, generate, git, run
 pytestmark = pytest.mark.slow
 WORKFLOW = ".github/workflows/lock-refresh.yml"
 PAT = {"RETRAIN_TOKEN": "github_pat_actkitfake"}
-TRAIN = "    n_estimators: 200\n    min_samples_leaf: 1\n"
+# Two train params one line apart in params.yaml, so git merges params.yaml itself (adjacent lines conflict).
+TREES, SEED = "    n_estimators: 200\n", "  random_state: 42\n"
 
 
 def set_hyperparameter(project: Path, old: str, new: str) -> None:
@@ -41,51 +42,55 @@ def retrain_on_branch(project: Path, branch: str, old: str, new: str) -> None:
     commit(project, f"Experiment {branch}")
 
 
-def lock_params(lock_text: str) -> dict[str, Any]:
-    return yaml.safe_load(lock_text)["stages"]["train"]["params"]["params.yaml"]["train.hyperparameters"]
+def train_params(lock_text: str) -> tuple[int, int]:
+    """n_estimators and random_state as dvc.lock's train stage recorded them."""
+    params = yaml.safe_load(lock_text)["stages"]["train"]["params"]["params.yaml"]
+    return params["train.hyperparameters"]["n_estimators"], params["train.random_state"]
 
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """main with its pipeline results; `fewer-trees` (n_estimators 50) and `bigger-leaves` (min_samples_leaf 5)
+    """main with its pipeline results; `fewer-trees` (n_estimators 50) and `new-seed` (train.random_state 7)
     each re-trained from it; all pushed to a bare `origin`."""
     root = tmp_path_factory.mktemp("lock-merge")
     project = generate(root)
     commit(project, "Generated from the template")
-    assert (project / "params.yaml").read_text().count(TRAIN) == 1
+    params = (project / "params.yaml").read_text()
+    assert f"{TREES}    min_samples_leaf: 1\n{SEED}" in params
     run(project, "make", "install", f"PYTHON={sys.executable}", "EXTRAS=train")
     run(project, "make", "pipeline")
     commit(project, "Pipeline results")
-    retrain_on_branch(project, "fewer-trees", "n_estimators: 200", "n_estimators: 50")
-    retrain_on_branch(project, "bigger-leaves", "min_samples_leaf: 1", "min_samples_leaf: 5")
+    retrain_on_branch(project, "fewer-trees", TREES, "    n_estimators: 50\n")
+    retrain_on_branch(project, "new-seed", SEED, "  random_state: 7\n")
     origin = root / "origin.git"
     git(root, "init", "--quiet", "--bare", str(origin))
     run(project, "git", "remote", "add", "origin", str(origin))
-    run(project, "git", "push", "--quiet", "origin", "main", "fewer-trees", "bigger-leaves")
+    run(project, "git", "push", "--quiet", "origin", "main", "fewer-trees", "new-seed")
     run(project, "make", "merge-drivers")  # the part of `make setup` that registers them (hooks need the network)
     return project
 
 
 def test_both_branches_retrained_merge_without_conflict_and_the_pipeline_regenerates_the_lock(repo: Path) -> None:
     run(repo, "git", "checkout", "--quiet", "-B", "merged", "fewer-trees")
-    merge = run(repo, "git", "merge", "--no-edit", "bigger-leaves", check=False)
+    merge = run(repo, "git", "merge", "--no-edit", "new-seed", check=False)
     assert merge.returncode == 0, merge.stdout + merge.stderr
     assert "merge-lock: dvc.lock merged; left out, to re-run: train, evaluate, profile" in merge.stderr
     assert run(repo, "git", "status", "--porcelain").stdout == ""
     assert "<<<<<<<" not in (repo / "dvc.lock").read_text()
 
     stale = run(repo, "make", "check-lock", check=False)
+    print(f"\nmake check-lock after the merge:\n{stale.stderr}")
     assert stale.returncode != 0
-    assert re.search(r"^  train: .*param train\.hyperparameters new", stale.stderr, re.MULTILINE), stale.stderr
+    assert re.search(r"^  train: ", stale.stderr, re.MULTILINE), stale.stderr
     assert re.search(r"^  evaluate: ", stale.stderr, re.MULTILINE), stale.stderr
     assert re.search(r"^  profile: ", stale.stderr, re.MULTILINE), stale.stderr
     assert not re.search(r"^  (data|validate|split): ", stale.stderr, re.MULTILINE), stale.stderr
 
     run(repo, "make", "pipeline")
     run(repo, "make", "check-lock")
-    assert lock_params((repo / "dvc.lock").read_text()) == {"n_estimators": 50, "min_samples_leaf": 5}
+    assert train_params((repo / "dvc.lock").read_text()) == (50, 7)
     metrics = (repo / "metrics" / "metrics.json").read_text()
-    sides = {git(repo, "show", f"{side}:metrics/metrics.json") for side in ("fewer-trees", "bigger-leaves")}
+    sides = {git(repo, "show", f"{side}:metrics/metrics.json") for side in ("fewer-trees", "new-seed")}
     assert metrics not in sides
     run(repo, "git", "checkout", "--quiet", "--force", "main")
 
@@ -105,8 +110,8 @@ def pr_event(head_repo: str) -> dict[str, Any]:
 def test_lock_refresh_pushes_the_regenerated_lock_to_a_same_repository_pr_and_skips_forks(
     repo: Path, tmp_path: Path
 ) -> None:
-    """bigger-leaves was merged into main; PR 7 (fewer-trees) now conflicts in dvc.lock with its base."""
-    run(repo, "git", "push", "--quiet", "origin", "bigger-leaves:main")
+    """new-seed was merged into main; PR 7 (fewer-trees) now conflicts in dvc.lock with its base."""
+    run(repo, "git", "push", "--quiet", "origin", "new-seed:main")
     run(repo, "git", "fetch", "--quiet", "origin")
     run(repo, "git", "checkout", "--quiet", "--force", "fewer-trees")
     before = git(repo, "rev-parse", "refs/remotes/origin/fewer-trees").strip()
@@ -116,7 +121,7 @@ def test_lock_refresh_pushes_the_regenerated_lock_to_a_same_repository_pr_and_sk
 
     fork = run_workflow(repo, WORKFLOW, "pull_request", pr_event("fork/project"), tmp_path / "fork", state_dir=state)
     assert fork.returncode == 0, fork.tail()
-    assert "merge the base, reproduce, push" not in fork.output
+    assert "Does the lock need a refresh?" not in fork.output
     assert git(origin, "rev-parse", "refs/heads/fewer-trees").strip() == before
 
     result = run_workflow(
@@ -140,5 +145,20 @@ def test_lock_refresh_pushes_the_regenerated_lock_to_a_same_repository_pr_and_sk
     assert "dvc.lock" in files and "metrics/metrics.json" in files
     assert any(name.startswith("plots/") and name.endswith(".csv") for name in files)
     lock = git(origin, "show", f"{pushed}:dvc.lock")
-    assert lock_params(lock) == {"n_estimators": 50, "min_samples_leaf": 5}
+    assert train_params(lock) == (50, 7)
     assert set(yaml.safe_load(lock)["stages"]) >= {"data", "validate", "split", "train", "evaluate", "profile"}
+
+
+def test_a_lock_pushed_to_main_starts_a_refresh_for_each_same_repository_pr(repo: Path, tmp_path: Path) -> None:
+    run(repo, "git", "checkout", "--quiet", "--force", "main")
+    state = tmp_path / "github"
+    prs = [
+        {"number": 7, "title": "Fewer trees", "head": "fewer-trees", "base": "main"},
+        {"number": 8, "title": "A fork's", "head": "new-seed", "base": "main", "head_repo": "fork/project"},
+    ]
+    seed_state(state, prs=prs, branches=["main", "fewer-trees", "new-seed"])
+    result = run_workflow(repo, WORKFLOW, "push", {"ref": "refs/heads/main"}, tmp_path / "push", state_dir=state)
+    assert result.returncode == 0, result.tail()
+    assert result.github["dispatches"] == [
+        {"workflow": "lock-refresh.yml", "ref": "fewer-trees", "inputs": {"base": "main"}, "token": "github_token"}
+    ]
