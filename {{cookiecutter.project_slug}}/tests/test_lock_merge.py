@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from {{ cookiecutter.package_name }}.gates.lock_check import UNLOCKED, mark_unlocked
 from {{ cookiecutter.package_name }}.gates.lock_merge import main, merge_output_file, merge_stages
 
 CLI = [sys.executable, "-m", "{{ cookiecutter.package_name }}.cli", "merge-lock"]
@@ -78,6 +79,11 @@ def test_a_stage_made_from_a_re_run_output_is_left_out_too() -> None:
     merged, rerun = merge_stages(base, ours, theirs)
     assert rerun == ["split", "train", "evaluate"]
     assert merged == {}
+
+
+def test_check_lock_names_the_stages_left_out_of_the_lock() -> None:
+    stale = {"split": ["param split.test_size modified"], "train": ["params.yaml new", "train.py modified"]}
+    assert mark_unlocked(stale, ["split", "evaluate"]) == {"split": stale["split"], "train": [UNLOCKED]}
 
 
 def test_a_stage_added_on_each_side_keeps_both(tmp_path: Path) -> None:
