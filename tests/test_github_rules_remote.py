@@ -130,6 +130,7 @@ def test_jobs_that_reach_the_remote_sign_in_before_each_pull_and_push(generated:
         ("monitor", "monitor"),
         ("retrain", "retrain"),
         ("score", "score"),
+        ("lock-refresh", "refresh"),
     }
     for workflow, name, job in jobs:
         assert job["permissions"]["id-token"] == "write", (workflow, name)

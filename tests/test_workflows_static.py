@@ -141,6 +141,7 @@ def test_every_job_that_installs_the_project_uses_the_setup_action(
         "ci:checks",
         "deploy:gate",
         "experiment:experiment",
+        "lock-refresh:refresh",
         "monitor:monitor",
         "retrain:retrain",
         "score:score",

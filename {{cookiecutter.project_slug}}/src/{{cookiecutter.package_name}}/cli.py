@@ -26,6 +26,7 @@ COMMANDS = {
     "report": ("gates.report", True, "PR report against a base revision (report --help)"),
     "check-lock": ("gates.lock_check", False, "fail when dvc.lock does not match the code, params and data"),
     "remote": ("remote", True, "the DVC remote: check | push | pull, one line naming it on failure (--help)"),
+    "merge-lock": ("gates.lock_merge", True, "git merge driver of dvc.lock, metrics, plots (--help)"),
     "promote": ("gates.promotion", True, "deploy gate: candidate vs bounds and production (--help)"),
     "registry": ("gates.registry", True, "MLflow registry: set an alias, read the champion (--help)"),
     "serve": ("serve", True, "run the model service on models/ (serve --help; SERVE_* variables)"),

@@ -10,11 +10,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 STALE_DEP_STATES = frozenset({"modified", "new"})
 STALE_STAGE_STATES = frozenset({"changed command", "changed checksum"})
+UNLOCKED = "not in dvc.lock (never run, or changed on both sides of a merge): it must re-run"
 FIX = (
     "Policy: a pull request commits the dvc.lock its pipeline produced.\n"
     "Fix: run `make pipeline` (dvc repro) locally, then commit dvc.lock, metrics/ and plots/ and push."
@@ -40,6 +44,12 @@ def stale_stages(status: Mapping[str, Any]) -> dict[str, list[str]]:
     return stale
 
 
+def mark_unlocked(stale: dict[str, list[str]], locked: Iterable[str]) -> dict[str, list[str]]:
+    """Stages with no entry in dvc.lock (never run, or left out by the merge driver) say so, not every dep."""
+    locked = set(locked)
+    return {stage: reasons if stage in locked else [UNLOCKED] for stage, reasons in stale.items()}
+
+
 def describe(stale: Mapping[str, list[str]]) -> str:
     lines = ["dvc.lock does not match this branch for stage(s):"]
     lines += [f"  {stage}: {', '.join(reasons)}" for stage, reasons in stale.items()]
@@ -49,7 +59,9 @@ def describe(stale: Mapping[str, list[str]]) -> str:
 def main() -> int:
     command = [sys.executable, "-m", "dvc", "status", "--json"]  # the DVC of this environment
     result = subprocess.run(command, capture_output=True, text=True, check=True)
-    stale = stale_stages(json.loads(result.stdout or "{}"))
+    lock = Path("dvc.lock")
+    locked = (yaml.safe_load(lock.read_text()) or {}).get("stages", {}) if lock.exists() else {}
+    stale = mark_unlocked(stale_stages(json.loads(result.stdout or "{}")), locked)
     if stale:
         print(describe(stale), file=sys.stderr)
         return 1
