@@ -126,7 +126,7 @@ def test_clearly_worse_model_fails_the_gate_saves_the_cache_and_a_manual_run_tak
     [comment] = result.comments
     assert "❌ **Gate failed**: this change makes the model worse" in comment["body"]
     assert "worse than the base by more than the tolerance" in comment["body"]
-    assert "::error title=Regression gate::`f1` 0.9655 → " in result.output
+    assert "::error title=Regression gate::Regression gate (enforce): `f1` 0.9655 → " in result.output
     # The failed job still saved the DVC cache (actions/cache would not: its post step saves on success only).
     [saved] = [entry["key"] for entry in result.records["cache"] if entry["op"] == "save"]
 
@@ -147,6 +147,22 @@ def test_clearly_worse_model_fails_the_gate_saves_the_cache_and_a_manual_run_tak
     assert report.startswith(f"## Experiment report: this PR vs `{main_sha}`")
     assert "| f1 | 0.9655 | " in report
     assert manual.comments == [comment]  # a manual run posts no comment
+
+
+def test_gate_in_warn_mode_reports_the_regression_and_stays_green(repo: Path, tmp_path: Path) -> None:
+    def stump_with_a_warning_gate(params: dict[str, Any]) -> None:
+        params["train"]["hyperparameters"].update(n_estimators=1, max_depth=1)
+        params["gate"]["mode"] = "warn"
+
+    open_branch(repo, "one-stump-warned", stump_with_a_warning_gate)
+    result = pull_request(repo, "one-stump-warned", tmp_path / "run", tmp_path / "github", 9)
+    assert result.ok, result.tail()
+    [comment] = result.comments
+    assert "⚠️ **Gate failed, not blocking** (warn mode): this change makes the model worse" in comment["body"]
+    assert "\n\nRegression gate (warn): `f1` 0.9655 → " in comment["body"]
+    assert "worse than the base by more than the tolerance — not blocking" in comment["body"]
+    assert "::warning title=Regression gate::Regression gate (warn): `f1` 0.9655 → " in result.output
+    assert "::error title=Regression gate" not in result.output
 
 
 def test_base_that_is_no_branch_tag_or_commit_fails_with_one_clear_error(repo: Path, tmp_path: Path) -> None:

@@ -252,3 +252,42 @@ def test_local_remote_monitor_and_retrain_never_touch_it(local_remote_repo: Path
     assert [t["client-id"] for t in retrained.records["app-tokens"]] == ["Iv1.retrain"]
     [pr] = [p for p in retrained.prs if p.get("head") == "retrain/auto"]
     assert pr["token"] == "other" and pr["triggers_workflows"] is True
+
+
+def test_the_alert_waits_for_two_of_the_last_three_scheduled_runs(repo: Path, tmp_path: Path) -> None:
+    """monitor.alert 2 of 3: drift, clean, drift -> no alert, no alert, alert; the window lives in the Actions
+    cache (a new key per run, restored by its branch prefix) and the issue shows its history."""
+    params_file = repo / "params.yaml"
+    shipped = params_file.read_text()
+    params = yaml.safe_load(shipped)
+    params["monitor"]["alert"] = {"mode": "enforce", "window": 3, "min_alerts": 2}
+    params_file.write_text(yaml.safe_dump(params, sort_keys=False))
+    github = tmp_path / "github"
+    results = []
+    try:
+        for number, drifted in enumerate([True, False, True], start=101):
+            write_batch(repo, drifted=drifted, seed=number)
+            out = tmp_path / f"run-{number}"
+            results.append(
+                run_workflow(repo, MONITOR, "schedule", {}, out, state_dir=github, env={"GITHUB_RUN_ID": str(number)})
+            )
+    finally:
+        params_file.write_text(shipped)
+    for result in results:
+        assert result.ok, result.tail()
+    first, second, third = results
+    for quiet in (first, second):
+        assert drift_issues(quiet) == [] and "Drift alert (enforce): passed: " in quiet.output
+        assert not any(c["argv"][:2] == ["workflow", "run"] for c in quiet.records.get("gh-calls", []))
+    [issue] = drift_issues(third)
+    history = issue["body"].split("### Alert window")[1]
+    assert "2 of the last 3 run(s) drifted or decayed (alert at 2 of 3)" in history
+    links = [line.split(" | ")[1:] for line in history.splitlines() if "/actions/runs/" in line]
+    assert links == [
+        ["[run](https://github.com/owner/project/actions/runs/103)", "🔴 drift |"],
+        ["[run](https://github.com/owner/project/actions/runs/102)", "🟢 ok |"],
+        ["[run](https://github.com/owner/project/actions/runs/101)", "🔴 drift |"],
+    ]
+    assert [c["argv"][:3] for c in third.records["gh-calls"] if c["argv"][:2] == ["workflow", "run"]] == [
+        ["workflow", "run", "retrain.yml"]
+    ]

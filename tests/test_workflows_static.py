@@ -155,3 +155,32 @@ def test_every_job_that_installs_the_project_uses_the_setup_action(
 
 def test_template_repository_workflows() -> None:
     run_checks(TEMPLATE_DIR)
+
+
+def steps_of(project: Path, workflow: str, job: str) -> dict[str, dict]:
+    document = yaml.safe_load((project / ".github" / "workflows" / workflow).read_text())
+    return {step.get("name", step.get("uses", "")): step for step in document["jobs"][job]["steps"]}
+
+
+def test_gate_steps_act_on_the_verdict_in_its_mode(project: Path) -> None:
+    """Only an enforced failure fails a check; a warned one is annotated as a warning (gate_mode.py)."""
+    experiment = steps_of(project, "experiment.yml", "experiment")
+    assert "jq -r .outcome reports/experiment/gate.json" in experiment["Build the report against the base"]["run"]
+    enforced = experiment["Regression gate"]
+    assert enforced["if"] == "steps.report.outputs.gate == 'failed'" and "exit 1" in enforced["run"]
+    warned = experiment["Regression gate in warn mode (reported, not blocking)"]
+    assert warned["if"] == "steps.report.outputs.gate == 'warned'"
+    assert "annotate warning" in warned["run"] and "exit" not in warned["run"]
+    deploy = steps_of(project, "deploy.yml", "gate")["Deploy gate (promotion bounds and not worse than production)"]
+    assert 'annotate warning --title "Deploy gate" --file gate-error.txt' in deploy["run"]
+    monitor = steps_of(project, "monitor.yml", "monitor")
+    names = list(monitor)
+    restore = monitor["Restore the alert window (the recent verdicts on this branch)"]
+    save = monitor["Save the alert window"]
+    assert names.index(restore["name"]) < names.index("Run the monitor") < names.index(save["name"])
+    assert restore["uses"].startswith("actions/cache/restore@") and save["uses"].startswith("actions/cache/save@")
+    assert save["if"] == "always()" and save["with"] == {"path": restore["with"]["path"], "key": restore["with"]["key"]}
+    # cache entries are immutable: a new key per run attempt, the newest of the branch restored by prefix
+    assert restore["with"]["key"].startswith(restore["with"]["restore-keys"])
+    assert "github.run_id" in restore["with"]["key"] and "github.run_attempt" in restore["with"]["key"]
+    assert 'annotate warning --title "Drift alert"' in monitor["Run the monitor"]["run"]

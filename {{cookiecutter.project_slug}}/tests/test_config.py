@@ -27,6 +27,24 @@ def test_shipped_params_are_valid() -> None:
         (lambda p: p["train"]["hyperparameters"].update(n_estimatorz=3), "n_estimatorz not a hyperparameter"),
         (lambda p: p["train"]["hyperparameters"].update(n_estimators=-1), "'n_estimators' parameter"),
         (lambda p: p.update(problem_type="ranking"), "problem_type"),
+        (
+            lambda p: p["gate"].update(mode="block"),
+            "gate.mode: Input should be 'enforce', 'warn' or 'off' (got 'block')",
+        ),
+        (
+            lambda p: p["promotion"].update(mode="Warn"),
+            "promotion.mode: Input should be 'enforce', 'warn' or 'off'",
+        ),
+        (
+            lambda p: p["monitor"].update(alert={"mode": "of"}),
+            "monitor.alert.mode: Input should be 'enforce'",
+        ),
+        (lambda p: p["monitor"].update(alert={"window": 0}), "monitor.alert.window"),
+        (lambda p: p["monitor"].update(alert={"windows": 3}), "monitor.alert.windows: unknown key"),
+        (
+            lambda p: p["monitor"].update(alert={"window": 2, "min_alerts": 3}),
+            "monitor.alert: min_alerts: 3 is more than the window of 2 run(s); allowed: 1 to 2",
+        ),
     ],
 )
 def test_bad_params_name_the_key(params_dict: dict[str, Any], change: Any, named: str) -> None:
@@ -34,6 +52,16 @@ def test_bad_params_name_the_key(params_dict: dict[str, Any], change: Any, named
     with pytest.raises(ParamsError) as error:
         parse_params(params_dict)
     assert named in str(error.value)
+
+
+def test_gate_modes_default_to_enforce(params_dict: dict[str, Any]) -> None:
+    """params.yaml files written before gate modes keep today's behaviour: enforced, alert on 1 of 1 runs."""
+    for section in (params_dict["gate"], params_dict["promotion"], params_dict["monitor"]):
+        section.pop("mode", None)
+        section.pop("alert", None)
+    params = parse_params(params_dict)
+    assert (params.gate.mode, params.promotion.mode, params.monitor.alert.mode) == ("enforce",) * 3
+    assert (params.monitor.alert.window, params.monitor.alert.min_alerts) == (1, 1)
 
 
 def test_sample_dataset_must_match_problem_type(params_dict: dict[str, Any]) -> None:

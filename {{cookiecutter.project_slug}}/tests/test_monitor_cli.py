@@ -16,6 +16,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 
 from {{ cookiecutter.package_name }} import cli
+from {{ cookiecutter.package_name }}.config import AlertParams
 from {{ cookiecutter.package_name }}.contracts import ModelMetadata, write_json_contract
 from {{ cookiecutter.package_name }}.monitor import profile as profile_stage
 from {{ cookiecutter.package_name }}.monitor.cli import run_monitor
@@ -183,3 +184,59 @@ def test_monitor_params_are_strict(trained: Path, capsys: pytest.CaptureFixture[
     assert run_cli("monitor") == 2
     err = capsys.readouterr().err
     assert "monitor.thresholds.alpah: unknown key" in err and "monitor.current.kind" in err
+
+
+def _drifted(tmp: Path) -> str:
+    cur = make_frame(3000, 2, mean=1.0, probs=[0.1, 0.1, 0.1, 0.7])
+    cur["prediction"] = (cur["x1"] > 0).astype(int)
+    return _csv(tmp, cur, "drifted.csv")
+
+
+@pytest.mark.parametrize(
+    ("mode", "code", "outcome"), [("enforce", 1, "failed"), ("warn", 0, "warned"), ("off", 0, "off")]
+)
+def test_drift_alert_in_each_mode(setup: tuple[Path, str, str], mode: str, code: int, outcome: str) -> None:
+    tmp, prof, meta = setup
+    out = tmp / f"out-{mode}"
+    alert = AlertParams(mode=mode)  # type: ignore[arg-type]
+    assert run_monitor(prof, _drifted(tmp), meta, out_dir=out, alert=alert) == code
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "alert" and summary["alert"]["outcome"] == outcome
+    window = "1 of the last 1 run(s) drifted or decayed (alert at 1 of 1)"
+    headline = {
+        "enforce": f"**Drift alert (enforce): {window} — blocking**",
+        "warn": f"**Drift alert (warn): {window} — not blocking**",
+        "off": "**Drift alert (off): not evaluated (monitor.alert.mode: off in params.yaml)**",
+    }[mode]
+    assert headline in (out / "summary.md").read_text()
+
+
+def test_the_alert_waits_for_two_of_three_drifted_runs(setup: tuple[Path, str, str]) -> None:
+    tmp, prof, meta = setup
+    clean = make_frame(3000, 3)
+    clean["prediction"] = (clean["x1"] > 0).astype(int)
+    batches = {"drift": _drifted(tmp), "ok": _csv(tmp, clean, "clean.csv")}
+    state, alert = tmp / "cache" / "window.json", AlertParams(window=3, min_alerts=2)
+    codes = []
+    for number, batch in enumerate(["drift", "ok", "drift", "ok", "ok"]):
+        url = f"https://github.com/o/p/actions/runs/{number}"
+        kw: dict[str, Any] = {"alert": alert, "window_state": state, "run_url": url}
+        codes.append(run_monitor(prof, batches[batch], meta, out_dir=tmp / f"o{number}", **kw))
+    assert codes == [0, 0, 1, 0, 0]
+    history = (tmp / "o2" / "summary.md").read_text().split("### Alert window")[1]
+    assert "2 of the last 3 run(s) drifted or decayed (alert at 2 of 3)" in history
+    assert [line.split(" | ")[1:] for line in history.splitlines() if "actions/runs" in line] == [
+        ["[run](https://github.com/o/p/actions/runs/2)", "🔴 drift |"],
+        ["[run](https://github.com/o/p/actions/runs/1)", "🟢 ok |"],
+        ["[run](https://github.com/o/p/actions/runs/0)", "🔴 drift |"],
+    ]
+
+
+def test_a_corrupted_window_state_warns_and_starts_fresh(setup: tuple[Path, str, str]) -> None:
+    tmp, prof, meta = setup
+    state = tmp / "window.json"
+    state.write_text("\x00garbage")
+    err = io.StringIO()
+    assert run_monitor(prof, _drifted(tmp), meta, out_dir=tmp / "o", stderr=err, window_state=state) == 1
+    assert "unreadable alert window" in err.getvalue()
+    assert len(json.loads(state.read_text())["runs"]) == 1

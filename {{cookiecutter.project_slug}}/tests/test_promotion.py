@@ -136,3 +136,46 @@ def test_module_entry_point_exits_1_with_the_reason(
     )
     assert result.returncode == BLOCKED_EXIT_CODE, result.stderr
     assert result.stderr.startswith("error: promotion blocked: ") and "first deployment" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("mode", "code", "title", "stderr"),
+    [
+        ("enforce", BLOCKED_EXIT_CODE, "### Deploy gate: BLOCKED", "error: promotion blocked: "),
+        (
+            "warn",
+            0,
+            "### Deploy gate: BLOCKED, not enforced (warn mode): promoting anyway",
+            "warning: Deploy gate (warn): promotion",
+        ),
+        ("off", 0, "### Deploy gate: off", ""),
+    ],
+)
+def test_a_blocked_candidate_in_each_mode(
+    tmp_path: Path,
+    params_dict: dict[str, Any],
+    problem_type: str,
+    capsys: pytest.CaptureFixture[str],
+    mode: str,
+    code: int,
+    title: str,
+    stderr: str,
+) -> None:
+    bounds = parse_params(params_dict).promotion
+    metrics = {name: bound - 1 for name, bound in bounds.min_metrics.items()}  # below every minimum
+    metrics |= {name: bound + 1 for name, bound in bounds.max_metrics.items()}  # above every maximum
+    (tmp_path / "candidate.json").write_text(json.dumps(metadata_dict("new", problem_type, **metrics)))
+    params_dict["promotion"]["mode"] = mode
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params_dict))
+    summary = tmp_path / "summary.md"
+    argv = ["--candidate", str(tmp_path / "candidate.json"), "--params", str(tmp_path / "params.yaml")]
+    assert main([*argv, "--summary", str(summary)]) == code
+    report = summary.read_text()
+    assert report.startswith(title + "\n")
+    errors = capsys.readouterr().err
+    assert errors.startswith(stderr) if stderr else errors == ""
+    if mode == "warn":
+        assert "— not blocking" in report and "| **fail** |" in report
+    if mode == "off":
+        assert "Deploy gate (off): not evaluated (promotion.mode: off in params.yaml)" in report
+        assert "| **fail** |" not in report

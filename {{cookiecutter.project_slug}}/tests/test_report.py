@@ -19,8 +19,10 @@ from {{ cookiecutter.package_name }}.gates.charts import (
 )
 from {{ cookiecutter.package_name }}.gates.lock_check import describe, stale_stages
 from {{ cookiecutter.package_name }}.gates.report import (
+    GATE_FAILED_EXIT_CODE,
     check_gate,
     compare_metrics,
+    gate_outcome,
     images_markdown,
     metric_changes,
     render_markdown,
@@ -79,6 +81,46 @@ def test_gate(base: dict | None, current: dict, gate: GateParams, passed: bool, 
     assert message in result.message
 
 
+@pytest.mark.parametrize(
+    ("mode", "current", "status", "headline", "code"),
+    [
+        (
+            "enforce",
+            0.8,
+            "❌ **Gate failed**",
+            "Regression gate (enforce): `f1` 0.9000 → 0.8000",
+            GATE_FAILED_EXIT_CODE,
+        ),
+        ("enforce", 0.95, "✅ **Gate passed**", "Regression gate (enforce): passed: `f1` 0.9000 → 0.9500", 0),
+        (
+            "warn",
+            0.8,
+            "⚠️ **Gate failed, not blocking** (warn mode)",
+            "Regression gate (warn): `f1` 0.9000 → 0.8000",
+            0,
+        ),
+        ("warn", 0.95, "✅ **Gate passed**", "Regression gate (warn): passed: ", 0),
+        (
+            "off",
+            0.8,
+            "⚪ **Gate off**",
+            "Regression gate (off): not evaluated (gate.mode: off in params.yaml)",
+            0,
+        ),
+    ],
+)
+def test_regression_gate_in_each_mode(
+    mode: str, current: float, status: str, headline: str, code: int
+) -> None:
+    rows = compare_metrics({"f1": 0.9}, {"f1": current})
+    gate = gate_outcome(rows, GateParams(primary_metric="f1", tolerance=0.01, mode=mode))  # type: ignore[arg-type]
+    markdown = render_markdown(rows=rows, gate=gate, base_label="main", params={}, data={}, plots=[])
+    assert f"\n\n{status}" in markdown and f"\n\n{headline}" in markdown
+    assert gate.exit_code(GATE_FAILED_EXIT_CODE) == code
+    if mode == "warn" and current < 0.9:
+        assert gate.headline.endswith("worse than the base by more than the tolerance — not blocking")
+
+
 SPECS = {spec.name: spec for specs in PLOT_SPECS.values() for spec in specs}
 LOCAL_IMAGE = re.compile(r"!\[[^\]]*\]\((?![a-z]+://)")
 TWO_COLORS = '%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "#2563eb, #9ca3af"}}}}%%'
@@ -86,7 +128,7 @@ TWO_COLORS = '%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "#256
 
 def test_markdown_has_table_params_data_and_plots() -> None:
     rows = compare_metrics({"f1": 0.9, "accuracy": 0.91}, {"f1": 0.8, "accuracy": 0.91})
-    gate = check_gate(rows, GateParams(primary_metric="f1", tolerance=0.01))
+    gate = gate_outcome(rows, GateParams(primary_metric="f1", tolerance=0.01))
     markdown = render_markdown(
         rows=rows,
         gate=gate,
@@ -96,7 +138,9 @@ def test_markdown_has_table_params_data_and_plots() -> None:
         plots=["<chart 1>", "<chart 2>"],
         run_link="https://mlflow.example.com/#/experiments/1/runs/abc",
     )
-    assert "❌ **Gate failed**" in markdown
+    assert (
+        "❌ **Gate failed**" in markdown and "\n\nRegression gate (enforce): `f1` 0.9000 → 0.8000" in markdown
+    )
     assert "| metric | origin/main | this PR | Δ | |" in markdown
     assert "| f1 | 0.9000 | 0.8000 | -0.1000 | 🔴 worse |" in markdown
     assert "| accuracy | 0.9100 | 0.9100 | +0.0000 | ⚪ same |" in markdown
@@ -220,7 +264,7 @@ def test_first_report_without_baseline() -> None:
     rows = compare_metrics(None, {"f1": 0.8})
     markdown = render_markdown(
         rows=rows,
-        gate=check_gate(rows, GateParams(primary_metric="f1", tolerance=0)),
+        gate=gate_outcome(rows, GateParams(primary_metric="f1", tolerance=0)),
         base_label="main",
         params={},
         data={},

@@ -22,6 +22,8 @@ from .metric_rules import METRIC_NAMES, higher_is_better
 
 ProblemType = Literal["classification", "regression"]
 ColumnKind = Literal["numeric", "categorical"]
+# What a gate's failure does (gate_mode.py): enforce fails the check, warn reports it, off skips the gate.
+GateMode = Literal["enforce", "warn", "off"]
 SAMPLE_DATASETS: dict[str, ProblemType] = {
     "breast_cancer": "classification",
     "iris": "classification",
@@ -63,6 +65,7 @@ class GateParams(StrictModel):
 
     primary_metric: str
     tolerance: float = Field(ge=0)
+    mode: GateMode = "enforce"
 
 
 class MlflowParams(StrictModel):
@@ -77,6 +80,7 @@ class PromotionParams(StrictModel):
     max_metrics: dict[str, float] = Field(default_factory=dict)
     compare_to_production: list[str] = Field(default_factory=list)
     tolerance: float = Field(default=0.0, ge=0)
+    mode: GateMode = "enforce"
 
 
 class ProfileParams(StrictModel):
@@ -166,11 +170,30 @@ class DriftThresholds(StrictModel):
         return data
 
 
+class AlertParams(StrictModel):
+    """The drift alert (issue, retraining): raised when at least min_alerts of the last window runs drifted or
+    decayed (monitor/window.py); 1 of 1 alerts on every drifted run."""
+
+    mode: GateMode = "enforce"
+    window: int = Field(default=1, ge=1, le=100)
+    min_alerts: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _fits_the_window(self) -> AlertParams:
+        if self.min_alerts > self.window:
+            raise ValueError(
+                f"min_alerts: {self.min_alerts} is more than the window of {self.window} run(s); "
+                f"allowed: 1 to {self.window}"
+            )
+        return self
+
+
 class MonitorParams(StrictModel):
     profile: ProfileParams
     current: CurrentDataParams
     labels: str | None = Field(default=None, min_length=1)
     thresholds: DriftThresholds = Field(default_factory=DriftThresholds)
+    alert: AlertParams = Field(default_factory=AlertParams)
 
 
 class Params(StrictModel):
@@ -248,6 +271,8 @@ def _format_error(path: Path, error: ValidationError) -> str:
             )
         elif item["type"] == "missing":
             lines.append(f"  {key}: required key is missing")
+        elif item["type"] == "value_error":  # a model's own check: its message names the values
+            lines.append(f"  {key}: {item['msg'].removeprefix('Value error, ')}")
         else:
             lines.append(f"  {key}: {item['msg']} (got {item['input']!r})")
     return "\n".join(lines)

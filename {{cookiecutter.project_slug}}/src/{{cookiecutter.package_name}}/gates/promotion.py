@@ -4,7 +4,8 @@ A candidate is promoted when its test metrics meet the absolute bounds of `promo
 when a model is already in production, are not worse than the metrics that model recorded in its own
 metadata.json by more than `promotion.tolerance`. The first deployment (no production model) is checked
 against the bounds only. deploy.yml reads production's metadata.json from the image currently tagged
-`latest` (see docs/workflows.md).
+`latest` (see docs/workflows.md). `promotion.mode` (gate_mode.py): enforce blocks, warn reports a blocked
+candidate and ships it, off does not evaluate the gate.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import Paths, PromotionParams, load_params
+from ..config import GateMode, Paths, PromotionParams, load_params
 from ..contracts import ContractFileMissingError, ModelMetadata, read_metadata
+from ..gate_mode import GateOutcome
 from ..metric_rules import Tolerance, compare_to_reference, higher_is_better
 
 BLOCKED_EXIT_CODE = 1
+GATE_NAME = "Deploy gate"
 
 
 @dataclass(frozen=True)
@@ -43,9 +46,18 @@ class Decision:
             return "promotion blocked: " + "; ".join(failed)
         return f"promotion allowed: {len(self.checks)} check(s) passed"
 
-    def markdown(self, candidate_version: str, production_version: str | None) -> str:
+    def outcome(self, mode: GateMode) -> GateOutcome:
+        return GateOutcome(GATE_NAME, mode, not self.promote, self.message)
+
+    def markdown(self, candidate_version: str, production_version: str | None, mode: GateMode) -> str:
+        outcome = self.outcome(mode)
+        verdict = "promote" if self.promote else "BLOCKED"
+        if outcome.outcome == "warned":
+            verdict = "BLOCKED, not enforced (warn mode): promoting anyway"
         lines = [
-            f"### Deploy gate: {'promote' if self.promote else 'BLOCKED'}",
+            f"### Deploy gate: {verdict}",
+            "",
+            outcome.headline,
             "",
             f"Candidate `{candidate_version}`; production: "
             + (f"`{production_version}`" if production_version else "none (first deployment)"),
@@ -130,14 +142,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     promotion = load_params(args.params).promotion
     candidate = read_candidate(args.candidate)
     production = read_metadata(args.production) if args.production else None
-    decision = decide(candidate, production, promotion)
-    report = decision.markdown(candidate.model_version, production.model_version if production else None)
+    if promotion.mode == "off":
+        outcome = GateOutcome.not_evaluated(GATE_NAME, "promotion.mode")
+        report = f"### Deploy gate: off\n\n{outcome.headline}\n"
+    else:
+        decision = decide(candidate, production, promotion)
+        outcome = decision.outcome(promotion.mode)
+        production_version = production.model_version if production else None
+        report = decision.markdown(candidate.model_version, production_version, promotion.mode)
     print(report)
     if args.summary:
         with args.summary.open("a", encoding="utf-8") as stream:
             stream.write(report)
-    if not decision.promote:
-        print(f"error: {decision.message}", file=sys.stderr)
-        return BLOCKED_EXIT_CODE
-    print(decision.message)
-    return 0
+    if outcome.blocking:
+        print(f"error: {outcome.message}", file=sys.stderr)
+    elif outcome.outcome == "warned":  # deploy.yml turns this line into a warning annotation
+        print(f"warning: {outcome.headline}", file=sys.stderr)
+    else:
+        print(outcome.headline)
+    return outcome.exit_code(BLOCKED_EXIT_CODE)

@@ -4,7 +4,7 @@ Pure functions build the comparison and the markdown; `main()` gathers the input
 same report runs in CI (posted by CML) and locally (`make report`). Into the output folder go `report.md`
 (private: charts GitHub draws from the text, no image links, so it also renders in a job summary), the PNGs of
 both sides, `images.md` (the PNGs side by side, for repositories that opt in to publishing them), `gate.json`
-and `gate.txt` (the gate's message).
+(the verdict in its mode: `outcome` is passed, failed, warned or off) and `gate.txt` (its one-line headline).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -25,12 +25,14 @@ import pandas as pd
 
 from ..config import GateParams, Paths, load_params
 from ..contracts import read_training_run
+from ..gate_mode import GateOutcome
 from ..metric_rules import Tolerance, compare_to_reference, higher_is_better
 from ..pipeline.plots import PLOT_SPECS, PlotSpec, render
 from .charts import metric_change_chart, plot_section
 
 # Distinct from 1 (a crash) and 2 (bad input), so CI can tell "the model got worse" from "the report broke".
 GATE_FAILED_EXIT_CODE = 3
+GATE_NAME = "Regression gate"
 SAME = 1e-9
 
 
@@ -96,9 +98,24 @@ def check_gate(rows: Sequence[MetricRow], gate: GateParams) -> GateResult:
     return GateResult(True, name, tolerance, summary)
 
 
+def gate_outcome(rows: Sequence[MetricRow], gate: GateParams) -> GateOutcome:
+    """The regression gate read in `gate.mode`: an `off` gate is not evaluated."""
+    if gate.mode == "off":
+        return GateOutcome.not_evaluated(GATE_NAME, "gate.mode")
+    result = check_gate(rows, gate)
+    return GateOutcome(GATE_NAME, gate.mode, not result.passed, result.message)
+
+
 def _number(value: float | None) -> str:
     return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.4f}"
 
+
+GATE_STATUS = {
+    "passed": "✅ **Gate passed**",
+    "failed": "❌ **Gate failed**: this change makes the model worse",
+    "warned": "⚠️ **Gate failed, not blocking** (warn mode): this change makes the model worse",
+    "off": "⚪ **Gate off**",
+}
 
 VERDICT_MARKS = {
     "better": "🟢 better",
@@ -157,7 +174,7 @@ def metric_changes(rows: Sequence[MetricRow]) -> list[tuple[str, float]]:
 def render_markdown(
     *,
     rows: Sequence[MetricRow],
-    gate: GateResult,
+    gate: GateOutcome,
     params: Mapping[str, Mapping[str, Any]],
     data: Mapping[str, Sequence[Mapping[str, str]]],
     plots: Sequence[str],
@@ -165,8 +182,8 @@ def render_markdown(
     run_link: str | None = None,
 ) -> str:
     """The report; `plots` are markdown blocks (charts, tables) without image links: it renders anywhere."""
-    status = "✅ **Gate passed**" if gate.passed else "❌ **Gate failed**: this change makes the model worse"
-    lines = [f"## Experiment report: this PR vs `{base_label}`", "", f"{status}: {gate.message}", ""]
+    lines = [f"## Experiment report: this PR vs `{base_label}`", "", GATE_STATUS[gate.outcome], ""]
+    lines += [gate.headline, ""]
     if run_link:
         lines += [f"MLflow run: {run_link}", ""]
     lines += ["### Metrics (test set)", "", *metrics_table(rows, base_label), ""]
@@ -250,13 +267,13 @@ def mlflow_run_link(paths: Paths) -> str | None:
     return f"{uri.rstrip('/')}/#/experiments/{experiment}/runs/{run}" if run and experiment else None
 
 
-def build_report(base: str, out: Path, paths: Paths | None = None) -> GateResult:
+def build_report(base: str, out: Path, paths: Paths | None = None) -> GateOutcome:
     paths = paths or Paths()
     params = load_params(paths.params)
     out.mkdir(parents=True, exist_ok=True)
     current = json.loads(paths.metrics.read_text(encoding="utf-8"))
     rows = compare_metrics(base_metrics(base, paths), current)
-    gate = check_gate(rows, params.gate)
+    gate = gate_outcome(rows, params.gate)
     frames = plot_frames(base, params.problem_type, paths)
     markdown = render_markdown(
         rows=rows,
@@ -269,8 +286,9 @@ def build_report(base: str, out: Path, paths: Paths | None = None) -> GateResult
     )
     (out / "report.md").write_text(markdown, encoding="utf-8")
     (out / "images.md").write_text(images_markdown(render_images(frames, out), base), encoding="utf-8")
-    (out / "gate.json").write_text(json.dumps(asdict(gate), indent=2) + "\n", encoding="utf-8")
-    (out / "gate.txt").write_text(gate.message + "\n", encoding="utf-8")
+    verdict = {**gate.to_dict(), "metric": params.gate.primary_metric, "tolerance": params.gate.tolerance}
+    (out / "gate.json").write_text(json.dumps(verdict, indent=2) + "\n", encoding="utf-8")
+    (out / "gate.txt").write_text(gate.headline + "\n", encoding="utf-8")
     return gate
 
 
@@ -279,9 +297,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--base", default="main", help="git revision to compare with (default: main)")
     parser.add_argument("--out", type=Path, default=Path("reports/experiment"), help="output folder")
     parser.add_argument(
-        "--gate", action="store_true", help=f"exit {GATE_FAILED_EXIT_CODE} when the regression gate fails"
+        "--gate",
+        action="store_true",
+        help=f"exit {GATE_FAILED_EXIT_CODE} when the regression gate fails in enforce mode (gate.mode)",
     )
     args = parser.parse_args(argv)
     gate = build_report(args.base, args.out)
     print((args.out / "report.md").read_text(encoding="utf-8"))
-    return GATE_FAILED_EXIT_CODE if args.gate and not gate.passed else 0
+    return gate.exit_code(GATE_FAILED_EXIT_CODE) if args.gate else 0

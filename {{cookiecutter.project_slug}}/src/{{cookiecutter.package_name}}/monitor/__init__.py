@@ -5,5 +5,6 @@
 - `drift`, `stats`: per-feature tests with Benjamini-Hochberg correction and an effect-size gate
 - `decay`: metrics on labelled recent predictions against the test-set metrics in models/metadata.json
 - `report`: summary.json, summary.md and a self-contained report.html
-- `cli`: `run_monitor()` and the `monitor` command (exit 0 ok, 1 drift or decay, 2 error)
+- `window`: the alert window, the recent runs' verdicts: alert when N of the last M drifted or decayed
+- `cli`: `run_monitor()` and the `monitor` command (exit 0 ok, 1 alert, 2 error)
 """

@@ -1,7 +1,9 @@
 """The `monitor` command: compare the configured current data with the reference profile.
 
-Exit codes: 0 no drift or decay (status ok, warning or insufficient_data), 1 drift or decay found,
-2 error (missing, empty or incompatible data, unreadable profile or metadata): one line on stderr.
+Exit codes: 0 no alert, 1 alert: drift or decay in at least `monitor.alert.min_alerts` of the last
+`monitor.alert.window` runs (monitor/window.py; default 1 of 1: this run) with `monitor.alert.mode` enforce
+(warn: reported, exit 0; off: not evaluated), 2 error (missing, empty or incompatible data, unreadable profile
+or metadata): one line on stderr.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from typing import Any, TextIO
 import joblib
 import pandas as pd
 
-from ..config import DriftThresholds, Paths, ThresholdsError, load_params
+from ..config import AlertParams, DriftThresholds, Paths, ThresholdsError, load_params
 from ..contracts import ContractError, ContractFileMissingError, ModelMetadata, read_metadata
+from ..gate_mode import GateOutcome
 from .columns import require_columns
 from .decay import DecayResult, evaluate_decay
 from .drift import DriftResult, detect_drift
@@ -26,8 +29,10 @@ from .profile import PREDICTION, ReferenceProfile, load_profile
 from .report import build_summary, to_html, to_json, to_markdown
 from .sources import CHUNK_ROWS, iter_current, load_current, read_file, resolve_paths
 from .streaming import StreamingDrift
+from .window import AlertWindow, WindowRun, load_window, run_verdict, save_window
 
 EXIT_OK, EXIT_ALERT, EXIT_ERROR = 0, 1, 2
+ALERT_GATE = "Drift alert"
 
 
 def load_metadata(path: str | Path) -> ModelMetadata:
@@ -97,6 +102,23 @@ def stream_drift(
     return drift.result()
 
 
+def decide_alert(
+    summary: Mapping[str, Any],
+    alert: AlertParams,
+    state: Path | None,
+    run_url: str | None,
+    warnings: TextIO,
+) -> tuple[GateOutcome, AlertWindow]:
+    """This run's verdict appended to the alert window (saved to `state` when given), read in its mode."""
+    window = load_window(state, alert, warnings) if state else AlertWindow.empty(alert)
+    window = window.append(WindowRun(str(summary["generated_at"]), run_url, run_verdict(summary)))
+    if state:
+        save_window(state, window)
+    if alert.mode == "off":
+        return GateOutcome.not_evaluated(ALERT_GATE, "monitor.alert.mode"), window
+    return GateOutcome(ALERT_GATE, alert.mode, window.alert, window.summary), window
+
+
 def run_monitor(
     profile_path: str | Path,
     current_source: Any,
@@ -109,10 +131,14 @@ def run_monitor(
     window_days: float | None = None,
     now: datetime | None = None,
     stderr: TextIO | None = None,
+    alert: AlertParams | None = None,
+    window_state: Path | None = None,
+    run_url: str | None = None,
 ) -> int:
     """Drift (+ decay when labels are given); writes summary.json, summary.md and report.html to out_dir.
 
-    Returns 0 (ok), 1 (drift or decay) or 2 (error, message on stderr).
+    The alert decides on this run's verdict and the earlier ones kept in `window_state` (none: this run only).
+    Returns 0 (no alert, or not enforced), 1 (alert) or 2 (error, message on stderr).
     """
     err = stderr or sys.stderr
     try:
@@ -152,17 +178,21 @@ def run_monitor(
             generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
             source="<DataFrame>" if isinstance(current_source, pd.DataFrame) else str(current_source),
         )
+        outcome, window = decide_alert(summary, alert or AlertParams(), window_state, run_url, err)
+        summary["alert"] = {**outcome.to_dict(), "window": window.to_dict()}
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         (out / "summary.json").write_text(to_json(summary), encoding="utf-8")
-        (out / "summary.md").write_text(to_markdown(summary, drift), encoding="utf-8")
+        markdown = f"{to_markdown(summary, drift)}\n**{outcome.headline}**\n\n{window.markdown()}"
+        (out / "summary.md").write_text(markdown, encoding="utf-8")
         (out / "report.html").write_text(to_html(summary, drift), encoding="utf-8")
     except (MonitorDataError, ThresholdsError, OSError) as exc:
         print(f"monitor: error: {exc}", file=err)
         return EXIT_ERROR
     status = summary["status"]
     print(f"monitor: {status}: {drift.n_drifted} of {drift.n_evaluated} features drifted; report in {out}")
-    return EXIT_ALERT if status == "alert" else EXIT_OK
+    print(f"monitor: {outcome.headline}")
+    return outcome.exit_code(EXIT_ALERT)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -174,6 +204,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--labels", help="labels file for decay (default: monitor.labels)")
     parser.add_argument("--out-dir", type=Path, help="default: reports/monitoring")
+    parser.add_argument(
+        "--window-state",
+        type=Path,
+        help="JSON file of the recent verdicts (the alert window), read and updated; "
+        "default: window.json in the output folder",
+    )
+    parser.add_argument("--run-url", help="link of this CI run, shown in the alert window's history")
     parser.add_argument("--print-source", action="store_true", help="print the configured source and exit")
     args = parser.parse_args(argv)
     monitor = load_params().monitor
@@ -190,4 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         out_dir=args.out_dir or paths.monitoring,
         model_path=paths.model,
         window_days=None if args.current else monitor.current.window_days,
+        alert=monitor.alert,
+        window_state=args.window_state or (args.out_dir or paths.monitoring) / "window.json",
+        run_url=args.run_url,
     )
