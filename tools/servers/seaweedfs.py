@@ -7,9 +7,7 @@ wrong credentials do. `stop()` and `start()` again keep the data (the same `-dir
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -23,6 +21,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from servers.ports import free_ports, wait_for_port
+from servers.processes import stop_group
 
 ACCESS_KEY = "team-access-key"
 SECRET_KEY = "team-secret-key"
@@ -124,13 +123,7 @@ class SeaweedS3:
     def stop(self) -> None:
         if self.process is None:
             return
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        stop_group(self.process, timeout=15)
         self.process = None
 
     def create_bucket(self, name: str) -> None:

@@ -44,7 +44,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import State
 
 from .columns import CheckedTable, ColumnProblem, TableRules
-from .predict import Predictor, predict_blocks
+from .predict import Prediction, Predictor, predict_blocks
 from .prediction_log import LoggedRequest, now_iso
 
 FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
@@ -267,6 +267,19 @@ def _predictions_response(
     except ValueError:  # non-finite model output
         return Response(b'{"detail":"model produced a non-finite value"}', status_code=500, media_type=JSON)
     request_id = uuid.uuid4().hex
+    record_served(state, request_id, predictor, rules.names, rules.rows(checked), prediction)
+    return Response(content.encode(), media_type=JSON, headers={"X-Request-ID": request_id})
+
+
+def record_served(
+    state: State,
+    request_id: str,
+    predictor: Predictor,
+    feature_names: Sequence[str],
+    rows: list[list[Any]],
+    prediction: Prediction,
+) -> None:
+    """Count a served prediction in the metrics, queue it for the prediction log (/predict, /invocations)."""
     state.metrics.observe_predictions(prediction.predictions)
     if state.prediction_log is not None:
         state.prediction_log.submit(
@@ -274,14 +287,13 @@ def _predictions_response(
                 timestamp=now_iso(),
                 request_id=request_id,
                 model_version=predictor.bundle.model_version,
-                feature_names=rules.names,
-                rows=rules.rows(checked),
+                feature_names=list(feature_names),
+                rows=rows,
                 predictions=prediction.predictions,
                 probabilities=prediction.probabilities,
                 class_keys=predictor.class_keys,
             )
         )
-    return Response(content.encode(), media_type=JSON, headers={"X-Request-ID": request_id})
 
 
 def problems_response(where: str, problems: list[ColumnProblem]) -> JSONResponse:

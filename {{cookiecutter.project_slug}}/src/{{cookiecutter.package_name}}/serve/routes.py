@@ -24,9 +24,8 @@ from pydantic import BaseModel
 from starlette.datastructures import State
 
 from ..contracts import FeatureSchema
-from .invocations import INVOCATIONS_DESCRIPTION, INVOCATIONS_RESPONSES, invocations
+from .invocations import INVOCATIONS_DESCRIPTION, INVOCATIONS_RESPONSES, invocations, record_served
 from .predict import Prediction, Predictor, predict
-from .prediction_log import LoggedRequest, now_iso
 from .schema import ValidationErrorResponse, build_request_model, build_response_model, build_row_model
 from .settings import ServeSettings
 
@@ -127,20 +126,7 @@ def predict_response(state: State, body: Any) -> Response:
         content = _encode_prediction(request_id, predictor, prediction)
     except ValueError:  # non-finite model output
         return Response(b'{"detail":"model produced a non-finite value"}', status_code=500, media_type=JSON)
-    state.metrics.observe_predictions(prediction.predictions)
-    if state.prediction_log is not None:
-        state.prediction_log.submit(
-            LoggedRequest(
-                timestamp=now_iso(),
-                request_id=request_id,
-                model_version=predictor.bundle.model_version,
-                feature_names=predictor.layout.feature_names,
-                rows=rows,
-                predictions=prediction.predictions,
-                probabilities=prediction.probabilities,
-                class_keys=predictor.class_keys,
-            )
-        )
+    record_served(state, request_id, predictor, predictor.layout.feature_names, rows, prediction)
     return Response(content.encode(), media_type=JSON, headers={"X-Request-ID": request_id})
 
 
