@@ -52,9 +52,20 @@ def generate(output_dir: Path, extra: Mapping[str, Any] | None = None) -> Path:
     )
 
 
+# What the tests' own launcher adds to the environment and a user's shell does not have: a virtualenv, an import
+# path, and, under `make test`, the outer make's variables (a nested make then prints "Entering directory" lines
+# and shares the outer jobserver).
+NOT_IN_A_USERS_SHELL = {"VIRTUAL_ENV", "PYTHONPATH", "MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES"}
+
+
+def users_environ() -> dict[str, str]:
+    """This process's environment as a user's shell would have it (see NOT_IN_A_USERS_SHELL)."""
+    return {key: value for key, value in os.environ.items() if key not in NOT_IN_A_USERS_SHELL}
+
+
 def project_env(project: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """This process's environment with the project's virtualenv first on PATH, a git identity, and `extra`."""
-    env = {key: value for key, value in os.environ.items() if key not in {"VIRTUAL_ENV", "PYTHONPATH"}}
+    env = users_environ()
     env.update(
         {
             "PATH": f"{project / '.venv' / 'bin'}{os.pathsep}{env['PATH']}",

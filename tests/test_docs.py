@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import TEMPLATE_DIR
+from tests.helpers import TEMPLATE_DIR, users_environ
 
 DOCS = TEMPLATE_DIR / "docs"
 SOURCE = TEMPLATE_DIR / "build" / "docs" / "source"
@@ -66,7 +66,7 @@ def test_every_command_block_says_whether_it_runs() -> None:
 
 @pytest.mark.parametrize("page", sorted(path.name for path in DOCS.glob("*.md") if bash_blocks(path)))
 def test_bash_blocks_of_the_page_run(tmp_path: Path, page: str) -> None:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env = {**users_environ(), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     for block in bash_blocks(DOCS / page):
         script = block.replace(PLACEHOLDER, str(TEMPLATE_DIR))
         result = subprocess.run(

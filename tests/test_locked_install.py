@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import generate
+from tests.helpers import generate, users_environ
 
 MAKE = shutil.which("make") or "make"
 LOCKED_INSTALL = (
@@ -32,7 +32,7 @@ def locked_uv(project: Path) -> str:
 
 
 def dry_run_install(project: Path, path: str) -> list[str]:
-    env = {**os.environ, "PATH": path}
+    env = {**users_environ(), "PATH": path}
     env.pop("UV", None)
     result = subprocess.run(
         [MAKE, "-n", "install", "PYTHON=python3", "EXTRAS=train"],
