@@ -147,7 +147,10 @@ def test_log_on_the_store_read_back_by_the_monitor_and_a_store_outage_costs_only
     row = a_row(project)
     for _ in range(30):
         post(f"{url}/predict", {"rows": [row] * 5})
-    uploaded = lambda: metric(get(f"{url}/metrics"), "serve_prediction_log_uploaded_rows_total")  # noqa: E731
+
+    def uploaded() -> float:
+        return metric(get(f"{url}/metrics"), "serve_prediction_log_uploaded_rows_total")
+
     wait_until(lambda: uploaded() >= 150, 60, "150 rows uploaded", project / "serve.log")
     keys = store.keys(BUCKET)
     assert keys and all(key.startswith("log/date=") and key.endswith(".jsonl") for key in keys), keys

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import fsspec
@@ -178,9 +179,13 @@ def test_id_columns_default_to_params_data_drop(model_dir: Path, tmp_path: Path)
     ],
 )
 def test_what_cannot_be_scored_is_one_line(
-    model_dir: Path, tmp_path: Path, make_input: object, args: tuple[str, ...], words: str
+    model_dir: Path,
+    tmp_path: Path,
+    make_input: Callable[[pd.DataFrame], pd.DataFrame],
+    args: tuple[str, ...],
+    words: str,
 ) -> None:
-    make_input(inputs(5)).to_csv(tmp_path / "in.csv", index=False)  # type: ignore[operator]
+    make_input(inputs(5)).to_csv(tmp_path / "in.csv", index=False)
     with pytest.raises(UserError, match=words.replace("(", r"\(").replace(")", r"\)")):
         batch.main(["in.csv", "out.csv", "--model-dir", str(model_dir), *args])
     assert not (tmp_path / "out.csv").exists() and not list(tmp_path.glob("*.partial"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from {{ cookiecutter.package_name }}.config import GateMode
 from {{ cookiecutter.package_name }}.gate_mode import GateOutcome
 
 
@@ -17,8 +18,8 @@ from {{ cookiecutter.package_name }}.gate_mode import GateOutcome
         ("off", True, "off", 0, "Regression gate (off): f1 worse"),
     ],
 )
-def test_a_verdict_in_each_mode(mode: str, failed: bool, outcome: str, code: int, headline: str) -> None:
-    result = GateOutcome("Regression gate", mode, failed, "f1 worse")  # type: ignore[arg-type]
+def test_a_verdict_in_each_mode(mode: GateMode, failed: bool, outcome: str, code: int, headline: str) -> None:
+    result = GateOutcome("Regression gate", mode, failed, "f1 worse")
     assert (result.outcome, result.exit_code(3), result.headline) == (outcome, code, headline)
     assert result.to_dict()["blocking"] is (code != 0)
 

@@ -16,7 +16,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 
 from {{ cookiecutter.package_name }} import cli
-from {{ cookiecutter.package_name }}.config import AlertParams
+from {{ cookiecutter.package_name }}.config import AlertParams, GateMode
 from {{ cookiecutter.package_name }}.contracts import ModelMetadata, write_json_contract
 from {{ cookiecutter.package_name }}.monitor import profile as profile_stage
 from {{ cookiecutter.package_name }}.monitor.cli import run_monitor
@@ -195,10 +195,12 @@ def _drifted(tmp: Path) -> str:
 @pytest.mark.parametrize(
     ("mode", "code", "outcome"), [("enforce", 1, "failed"), ("warn", 0, "warned"), ("off", 0, "off")]
 )
-def test_drift_alert_in_each_mode(setup: tuple[Path, str, str], mode: str, code: int, outcome: str) -> None:
+def test_drift_alert_in_each_mode(
+    setup: tuple[Path, str, str], mode: GateMode, code: int, outcome: str
+) -> None:
     tmp, prof, meta = setup
     out = tmp / f"out-{mode}"
-    alert = AlertParams(mode=mode)  # type: ignore[arg-type]
+    alert = AlertParams(mode=mode)
     assert run_monitor(prof, _drifted(tmp), meta, out_dir=out, alert=alert) == code
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "alert" and summary["alert"]["outcome"] == outcome

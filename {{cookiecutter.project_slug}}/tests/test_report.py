@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }}.config import GateParams
+from {{ cookiecutter.package_name }}.config import GateMode, GateParams
 from {{ cookiecutter.package_name }}.gates.charts import (
     GRID_POINTS,
     confusion_table,
@@ -110,10 +110,10 @@ def test_gate(base: dict | None, current: dict, gate: GateParams, passed: bool, 
     ],
 )
 def test_regression_gate_in_each_mode(
-    mode: str, current: float, status: str, headline: str, code: int
+    mode: GateMode, current: float, status: str, headline: str, code: int
 ) -> None:
     rows = compare_metrics({"f1": 0.9}, {"f1": current})
-    gate = gate_outcome(rows, GateParams(primary_metric="f1", tolerance=0.01, mode=mode))  # type: ignore[arg-type]
+    gate = gate_outcome(rows, GateParams(primary_metric="f1", tolerance=0.01, mode=mode))
     markdown = render_markdown(rows=rows, gate=gate, base_label="main", params={}, data={}, plots=[])
     assert f"\n\n{status}" in markdown and f"\n\n{headline}" in markdown
     assert gate.exit_code(GATE_FAILED_EXIT_CODE) == code

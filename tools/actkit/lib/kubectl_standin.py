@@ -267,7 +267,10 @@ def port_forward(positional: list[str], flags: dict[str, str]) -> None:
         raise KubectlExit(2, "act-kit kubectl: no service to forward to: seed_cluster(serve=[...]) names its command")
     env = {**os.environ, "SERVE_HOST": "127.0.0.1", "SERVE_PORT": str(port)}
     child = subprocess.Popen(serve, env=env)
-    stop = lambda *_: child.terminate()  # noqa: E731
+
+    def stop(*_: object) -> None:
+        child.terminate()
+
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     print(f"Forwarding from 127.0.0.1:{port} -> {pod_port}", flush=True)

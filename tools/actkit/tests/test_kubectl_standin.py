@@ -163,7 +163,11 @@ def get(url: str, attempts: int = 50) -> tuple[int, str]:
     raise AssertionError(f"nothing answered {url}")
 
 
-SERVER = "import http.server, os; http.server.HTTPServer(('127.0.0.1', int(os.environ['SERVE_PORT'])), http.server.SimpleHTTPRequestHandler).serve_forever()"  # noqa: E501
+SERVER = (
+    "import http.server, os; "
+    "http.server.HTTPServer(('127.0.0.1', int(os.environ['SERVE_PORT'])), "
+    "http.server.SimpleHTTPRequestHandler).serve_forever()"
+)
 
 
 @pytest.mark.parametrize("forwarded", [("healthy", [sys.executable, "-c", SERVER])], indirect=True)
