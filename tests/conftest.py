@@ -1,4 +1,4 @@
-"""Fixtures shared by the template's tests (helpers they import are in helpers.py)."""
+"""Fixtures shared by the template's tests (helpers they import are in helpers.py; the clean-up in ../conftest.py)."""
 
 from __future__ import annotations
 

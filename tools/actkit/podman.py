@@ -42,6 +42,55 @@ def image_exists(tag: str) -> bool:
     return subprocess.run(["podman", "image", "exists", tag]).returncode == 0
 
 
+def image_ids() -> set[str]:
+    """The ids of every image in podman storage (empty without podman)."""
+    if not podman_available():
+        return set()
+    listing = subprocess.run(["podman", "images", "--all", "--quiet", "--no-trunc"], capture_output=True, text=True)
+    return set(listing.stdout.split())
+
+
+KEPT_REPOSITORIES = ("localhost/mlops-base", "docker.io/library/python", "localhost/podman-pause")
+
+
+def base_image_ids() -> set[str]:
+    """The images made once and kept: this kit's bases (`ensure_base_image`, `ensure_python_slim`), podman's pause.
+
+    By name: every image built FROM the stand-in inherits its label.
+    """
+    listing = subprocess.run(
+        ["podman", "images", "--no-trunc", "--format", "{{.ID}} {{.Repository}}"], capture_output=True, text=True
+    )
+    return {line.split()[0] for line in listing.stdout.splitlines() if line.split()[1] in KEPT_REPOSITORIES}
+
+
+def remove_images_since(before: set[str]) -> list[str]:
+    """Remove the images made since `before` was taken, but the kit's bases; returns those podman removed.
+
+    An image a container still uses stays (podman refuses): the test that runs the container owns it.
+    """
+    left = image_ids() - before - base_image_ids() - _images_in_use()
+    removed: list[str] = []
+    while left:  # a parent layer goes once its children have: pass again while a pass removes something
+        gone = {image for image in sorted(left) if _remove_image(image)}
+        if not gone:
+            break
+        removed += sorted(gone)
+        left = (left - gone) & image_ids()
+    return removed
+
+
+def _images_in_use() -> set[str]:
+    listing = subprocess.run(
+        ["podman", "ps", "--all", "--no-trunc", "--format", "{{.ImageID}}"], capture_output=True, text=True
+    )
+    return {f"sha256:{image}" if not image.startswith("sha256:") else image for image in listing.stdout.split()}
+
+
+def _remove_image(image: str) -> bool:
+    return subprocess.run(["podman", "rmi", "--force", image], capture_output=True).returncode == 0
+
+
 def apt_mirror() -> str:
     """The Debian mirror this machine's apt uses (deb822 or one-line sources)."""
     for path in sorted(Path("/etc/apt").glob("sources.list*")) + sorted(Path("/etc/apt/sources.list.d").glob("*")):

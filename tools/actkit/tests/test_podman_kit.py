@@ -11,13 +11,17 @@ import pytest
 
 from actkit.act import run_workflow
 from actkit.podman import (
+    RUN_FLAGS,
     STAND_IN_LABEL,
     build_image,
     ensure_base_image,
     ensure_python_slim,
     free_port,
     image_config,
+    image_exists,
+    image_ids,
     image_size,
+    remove_images_since,
     run_container,
 )
 
@@ -84,6 +88,24 @@ def test_base_image_build_run_and_curl(tmp_path: Path) -> None:
         assert container.name not in names
     finally:
         subprocess.run(["podman", "rmi", "-f", tag], capture_output=True)
+
+
+def test_images_made_since_go_but_the_bases_and_an_image_in_use(tmp_path: Path) -> None:
+    bases = {ensure_python_slim("3.11"), ensure_base_image("3.11")}
+    before = image_ids()
+    (tmp_path / "Dockerfile").write_text("FROM python:3.11-slim\nLABEL made=by-this-test\n")
+    made, used = (f"localhost/kit-made:{uuid.uuid4().hex[:8]}" for _ in range(2))
+    (tmp_path / "Dockerfile.used").write_text("FROM python:3.11-slim\nLABEL made=by-this-test used=yes\n")
+    assert build_image(tmp_path, made).ok
+    assert build_image(tmp_path, used, dockerfile=tmp_path / "Dockerfile.used").ok
+    container = subprocess.run(["podman", "create", *RUN_FLAGS, used, "true"], capture_output=True, text=True)
+    try:
+        removed = remove_images_since(before)
+        assert not image_exists(made) and image_exists(used), removed
+        assert all(image_exists(base) for base in bases)
+    finally:
+        subprocess.run(["podman", "rm", "-f", container.stdout.strip()], capture_output=True)
+        subprocess.run(["podman", "rmi", "-f", made, used], capture_output=True)
 
 
 def test_build_push_action_builds_with_podman_under_act(tmp_path: Path) -> None:
