@@ -29,7 +29,7 @@ demo: $(BIN)/.installed
 	$(BIN)/python scripts/demo.py build/demo
 
 test: $(BIN)/.installed system-deps lint
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=15
 
 docs: $(BIN)/.installed
 	$(BIN)/python scripts/build_docs.py $(if $(SERVE),--serve)
