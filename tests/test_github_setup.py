@@ -95,10 +95,16 @@ FIRST_RUN = [
     ("POST", f"repos/{REPO}/labels"),
     ("GET", f"repos/{REPO}/labels/template-update"),
     ("POST", f"repos/{REPO}/labels"),
-    ("GET", f"repos/{REPO}/environments/production"),
-    ("PUT", f"repos/{REPO}/environments/production"),
-    ("GET", f"repos/{REPO}/environments/production/deployment-branch-policies"),
-    ("POST", f"repos/{REPO}/environments/production/deployment-branch-policies"),
+    *(
+        call
+        for environment in ("staging", "production")
+        for call in [
+            ("GET", f"repos/{REPO}/environments/{environment}"),
+            ("PUT", f"repos/{REPO}/environments/{environment}"),
+            ("GET", f"repos/{REPO}/environments/{environment}/deployment-branch-policies"),
+            ("POST", f"repos/{REPO}/environments/{environment}/deployment-branch-policies"),
+        ]
+    ),
     ("GET", f"repos/{REPO}/actions/permissions/workflow"),
     ("GET", f"repos/{REPO}/branches/main/protection"),
     ("PUT", f"repos/{REPO}/branches/main/protection"),
@@ -124,9 +130,10 @@ def test_first_run_on_a_new_repository(run: Run) -> None:
             "description": "template-update.yml: the template's changes for this project",
         },
     }
-    production = state["environments"]["production"]
-    assert production["deployment_branch_policy"] == {"protected_branches": False, "custom_branch_policies": True}
-    assert [(p["name"], p["type"]) for p in production["branch_policies"]] == [("main", "branch")]
+    for environment in ("staging", "production"):  # each holds a cluster's KUBECONFIG: the default branch only
+        policy = state["environments"][environment]
+        assert policy["deployment_branch_policy"] == {"protected_branches": False, "custom_branch_policies": True}
+        assert [(p["name"], p["type"]) for p in policy["branch_policies"]] == [("main", "branch")]
     protection = state["branch_protection"]["main"]
     names = check_names(run.project)
     assert names == ["train and report against the base", "lint and tests"]

@@ -1,10 +1,10 @@
 """Wire the GitHub repository to this project once: `make github-setup` (`DRY_RUN=1`: print the calls).
 
-With the GitHub CLI (`gh api`) it creates the labels the workflows use, the `production` environment
-restricted to the default branch, read-only default token permissions for Actions, protection of the default
-branch with the experiment and ci checks required, and lists the secrets still missing for this project's
-answers. It looks before it writes, so a second run changes nothing; it never reads or prints a secret value.
-What it needs comes from the project itself: the answers file (.cookiecutter.json: dvc_remote,
+With the GitHub CLI (`gh api`) it creates the labels the workflows use, the `staging` and `production`
+environments restricted to the default branch, read-only default token permissions for Actions, protection of
+the default branch with the experiment and ci checks required, and lists the secrets still missing for this
+project's answers. It looks before it writes, so a second run changes nothing; it never reads or prints a
+secret value. What it needs comes from the project itself: the answers file (.cookiecutter.json: dvc_remote,
 mlflow_tracking, github_owner, project_slug) and the workflow files. Why each setting: docs/github.md.
 It runs in the project's virtualenv (`make setup` first).
 """
@@ -19,6 +19,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -28,7 +29,8 @@ import yaml
 from ..errors import UserError
 
 ANSWERS_FILE = ".cookiecutter.json"
-ENVIRONMENT = "production"
+# deploy.yml's rollout jobs run in these; each holds its cluster's KUBECONFIG, so only the default branch may.
+ENVIRONMENTS = ("staging", "production")
 # The workflows whose jobs must pass before a merge; their check names are read from the files.
 REQUIRED_WORKFLOWS = (".github/workflows/experiment.yml", ".github/workflows/ci.yml")
 # Only GitHub Actions may report the required checks (a commit status of the same name from anyone with
@@ -280,20 +282,20 @@ class Setup:
             else:
                 print(f"label {name}: already set")
 
-    def environment(self) -> None:
-        endpoint = f"repos/{self.repo}/environments/{ENVIRONMENT}"
+    def environment(self, name: str) -> None:
+        endpoint = f"repos/{self.repo}/environments/{name}"
         current = self.read(Call("GET", endpoint))
         policy = (current or {}).get("deployment_branch_policy")
         if policy is None:
             done = "created" if current is None else "restricted to selected branches"
-            self.write(Call("PUT", endpoint, environment_body(current)), done, f"environment {ENVIRONMENT}")
+            self.write(Call("PUT", endpoint, environment_body(current)), done, f"environment {name}")
         else:
-            print(f"environment {ENVIRONMENT}: already restricted ({json.dumps(policy, sort_keys=True)})")
+            print(f"environment {name}: already restricted ({json.dumps(policy, sort_keys=True)})")
         if policy is not None and not policy.get("custom_branch_policies"):
             return
         policies = self.read(Call("GET", f"{endpoint}/deployment-branch-policies")) or {}
         existing = {(p["name"], p.get("type", "branch")) for p in policies.get("branch_policies", [])}
-        what = f"environment {ENVIRONMENT}: deployments from {self.branch}"
+        what = f"environment {name}: deployments from {self.branch}"
         if (self.branch, "branch") in existing:
             print(f"{what}: already allowed")
         else:
@@ -353,12 +355,13 @@ class Setup:
             print(f"dry run for {self.repo}, default branch {self.branch}: nothing is read or changed;")
             print("the calls a first run on a new repository makes:")
         self.step("labels", self.labels)
-        self.step(f"environment {ENVIRONMENT}", self.environment)
+        for name in ENVIRONMENTS:
+            self.step(f"environment {name}", partial(self.environment, name))
         self.step("Actions permissions", self.workflow_permissions)
         self.step(f"branch protection of {self.branch}", self.protection)
         self.step("secrets", self.secrets)
         print(
-            f"optional: required reviewers of {ENVIRONMENT} (Settings > Environments), 1 approval per pull"
+            "optional: required reviewers of production (Settings > Environments), 1 approval per pull"
             " request for a team: see docs/github.md"
         )
         return 1 if self.failed else 0
