@@ -2,20 +2,22 @@
 
 A full run installs a project per slow module (about 1 GB each) and builds serving images: a module's temporary
 folders go once the module has passed (a failed module keeps them to look at) and the images the session built go
-when it ends, so disk use stays at a few modules' worth instead of growing with the suite.
+when it ends (each build is labelled with the session: ACT_KIT_SESSION), so disk use stays at a few modules' worth
+instead of growing with the suite, and a session never removes another's images.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import uuid
 from collections.abc import Generator, Iterator
 
 import pytest
 
-from actkit.podman import image_ids, remove_images_since
+from actkit.podman import remove_session_images
 
 MODULE_FAILED = pytest.StashKey[bool]()
-IMAGES_BEFORE = pytest.StashKey[set[str]]()
 
 
 @pytest.hookimpl(wrapper=True)
@@ -44,12 +46,12 @@ def _is_controller(config: pytest.Config) -> bool:
     return not hasattr(config, "workerinput")  # pytest-xdist's workers have it; the one process that ends last not
 
 
-def pytest_sessionstart(session: pytest.Session) -> None:
-    if _is_controller(session.config):
-        session.config.stash[IMAGES_BEFORE] = image_ids()
+def pytest_configure(config: pytest.Config) -> None:
+    """One session id for the run: the controller sets it before xdist starts its workers, which inherit it."""
+    if _is_controller(config):
+        os.environ.setdefault("ACT_KIT_SESSION", uuid.uuid4().hex)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    before = session.config.stash.get(IMAGES_BEFORE, None)
-    if _is_controller(session.config) and before is not None:
-        remove_images_since(before)
+    if _is_controller(session.config):
+        remove_session_images(os.environ["ACT_KIT_SESSION"])

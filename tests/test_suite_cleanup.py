@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from tests.helpers import TEMPLATE_DIR
@@ -25,7 +27,10 @@ def test_two(project):
 """
 
 
-def test_a_passed_modules_folders_go_a_failed_modules_stay(pytester: pytest.Pytester) -> None:
+def test_a_passed_modules_folders_go_a_failed_modules_stay(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ACT_KIT_SESSION", f"inner-{uuid.uuid4().hex}")  # the inner run removes its images only
     pytester.makeconftest((TEMPLATE_DIR / "conftest.py").read_text())
     pytester.makepyfile(
         test_passes=MODULE.format(name="passing-project", outcome="True"),

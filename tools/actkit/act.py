@@ -392,6 +392,8 @@ def run_workflow(
     }
     if podman:
         kit_env["ACT_KIT_PODMAN"] = "1"
+    if os.environ.get("ACT_KIT_SESSION"):  # build-push labels its images with the test session that ran it
+        kit_env["ACT_KIT_SESSION"] = os.environ["ACT_KIT_SESSION"]
     cmd = [
         ensure_act(),
         event_name,

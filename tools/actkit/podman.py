@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -30,6 +31,10 @@ from pathlib import Path
 
 RUN_FLAGS = ["--runtime", "runc", "--network", "host", "--pull=never"]
 STAND_IN_LABEL = "io.github.act-kit.stand-in"
+# build_image labels each image with the ACT_KIT_SESSION it was built in (a test session sets it), so the session
+# can remove what it built and nothing else; the kept bases say "kept" (images built FROM them inherit that).
+SESSION_LABEL = "io.github.act-kit.session"
+KEPT = "kept"
 BASE_PACKAGES = ["python3", "python3-venv", "python-is-python3", "ca-certificates"]
 DEBIAN_PYTHON = {"bookworm": "3.11"}
 
@@ -42,41 +47,32 @@ def image_exists(tag: str) -> bool:
     return subprocess.run(["podman", "image", "exists", tag]).returncode == 0
 
 
-def image_ids() -> set[str]:
-    """The ids of every image in podman storage (empty without podman)."""
+def session_images(session: str) -> set[str]:
+    """The ids of the images built with `build_image` while ACT_KIT_SESSION was `session` (none without podman)."""
     if not podman_available():
         return set()
-    listing = subprocess.run(["podman", "images", "--all", "--quiet", "--no-trunc"], capture_output=True, text=True)
+    listing = subprocess.run(
+        ["podman", "images", "--quiet", "--no-trunc", "--filter", f"label={SESSION_LABEL}={session}"],
+        capture_output=True,
+        text=True,
+    )
     return set(listing.stdout.split())
 
 
-KEPT_REPOSITORIES = ("localhost/mlops-base", "docker.io/library/python", "localhost/podman-pause")
+def remove_session_images(session: str) -> list[str]:
+    """Remove the images a session built (see `session_images`); returns those podman removed.
 
-
-def base_image_ids() -> set[str]:
-    """The images made once and kept: this kit's bases (`ensure_base_image`, `ensure_python_slim`), podman's pause.
-
-    By name: every image built FROM the stand-in inherits its label.
+    Another session's images are never touched (each build is labelled with its own session), nor an image a
+    container still uses (the test that runs the container owns it).
     """
-    listing = subprocess.run(
-        ["podman", "images", "--no-trunc", "--format", "{{.ID}} {{.Repository}}"], capture_output=True, text=True
-    )
-    return {line.split()[0] for line in listing.stdout.splitlines() if line.split()[1] in KEPT_REPOSITORIES}
-
-
-def remove_images_since(before: set[str]) -> list[str]:
-    """Remove the images made since `before` was taken, but the kit's bases; returns those podman removed.
-
-    An image a container still uses stays (podman refuses): the test that runs the container owns it.
-    """
-    left = image_ids() - before - base_image_ids() - _images_in_use()
+    left = session_images(session) - _images_in_use()
     removed: list[str] = []
-    while left:  # a parent layer goes once its children have: pass again while a pass removes something
+    while left:  # a parent goes once its children have: pass again while a pass removes something
         gone = {image for image in sorted(left) if _remove_image(image)}
         if not gone:
             break
         removed += sorted(gone)
-        left = (left - gone) & image_ids()
+        left = (left - gone) & session_images(session)
     return removed
 
 
@@ -190,7 +186,7 @@ def ensure_python_slim(python_version: str = "3.11") -> str:
         try:
             (context / "Containerfile").write_text(f"FROM {base}\n")
             note = f"act-kit stand-in for python:{python_version}-slim: {base} (Debian python3), not the official image"
-            result = build_image(context, official, labels={STAND_IN_LABEL: note})
+            result = build_image(context, official, labels={STAND_IN_LABEL: note, SESSION_LABEL: KEPT})
         finally:
             shutil.rmtree(context, ignore_errors=True)
         if not result.ok:
@@ -225,7 +221,8 @@ def build_image(
         cmd += ["-t", extra]
     for key, value in (build_args or {}).items():
         cmd += ["--build-arg", f"{key}={value}"]
-    for key, value in (labels or {}).items():
+    session = {SESSION_LABEL: os.environ["ACT_KIT_SESSION"]} if os.environ.get("ACT_KIT_SESSION") else {}
+    for key, value in (session | dict(labels or {})).items():
         cmd += ["--label", f"{key}={value}"]
     if dockerfile:
         cmd += ["-f", str(dockerfile)]

@@ -12,6 +12,7 @@ import pytest
 from actkit.act import run_workflow
 from actkit.podman import (
     RUN_FLAGS,
+    SESSION_LABEL,
     STAND_IN_LABEL,
     build_image,
     ensure_base_image,
@@ -19,9 +20,8 @@ from actkit.podman import (
     free_port,
     image_config,
     image_exists,
-    image_ids,
     image_size,
-    remove_images_since,
+    remove_session_images,
     run_container,
 )
 
@@ -90,22 +90,27 @@ def test_base_image_build_run_and_curl(tmp_path: Path) -> None:
         subprocess.run(["podman", "rmi", "-f", tag], capture_output=True)
 
 
-def test_images_made_since_go_but_the_bases_and_an_image_in_use(tmp_path: Path) -> None:
+def test_a_session_removes_the_images_it_built_but_one_in_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     bases = {ensure_python_slim("3.11"), ensure_base_image("3.11")}
-    before = image_ids()
     (tmp_path / "Dockerfile").write_text("FROM python:3.11-slim\nLABEL made=by-this-test\n")
-    made, used = (f"localhost/kit-made:{uuid.uuid4().hex[:8]}" for _ in range(2))
     (tmp_path / "Dockerfile.used").write_text("FROM python:3.11-slim\nLABEL made=by-this-test used=yes\n")
+    (tmp_path / "Dockerfile.other").write_text("FROM python:3.11-slim\nLABEL made=by-another-session\n")
+    made, used, other = (f"localhost/kit-session:{uuid.uuid4().hex[:8]}" for _ in range(3))
+    session = f"test-{uuid.uuid4().hex}"
+    monkeypatch.setenv("ACT_KIT_SESSION", f"other-{uuid.uuid4().hex}")
+    assert build_image(tmp_path, other, dockerfile=tmp_path / "Dockerfile.other").ok
+    monkeypatch.setenv("ACT_KIT_SESSION", session)
     assert build_image(tmp_path, made).ok
     assert build_image(tmp_path, used, dockerfile=tmp_path / "Dockerfile.used").ok
+    assert image_config(made)["Config"]["Labels"][SESSION_LABEL] == session
     container = subprocess.run(["podman", "create", *RUN_FLAGS, used, "true"], capture_output=True, text=True)
     try:
-        removed = remove_images_since(before)
-        assert not image_exists(made) and image_exists(used), removed
+        removed = remove_session_images(session)
+        assert not image_exists(made) and image_exists(used) and image_exists(other), removed
         assert all(image_exists(base) for base in bases)
     finally:
         subprocess.run(["podman", "rm", "-f", container.stdout.strip()], capture_output=True)
-        subprocess.run(["podman", "rmi", "-f", made, used], capture_output=True)
+        subprocess.run(["podman", "rmi", "-f", made, used, other], capture_output=True)
 
 
 def test_build_push_action_builds_with_podman_under_act(tmp_path: Path) -> None:
