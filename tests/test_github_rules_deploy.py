@@ -3,7 +3,8 @@
 - A manual run may start on any branch: every job is guarded to the default branch.
 - Attestations are stored for public repositories (private ones only on GitHub Enterprise Cloud), and the
   attest action needs `artifact-metadata: write` for its storage record.
-- `latest` is production: it moves after every step that can fail, to the exact digest that was pushed.
+- `latest` is production: it moves after every step that can fail (with a cluster: after the production rollout),
+  to the exact digest that was pushed.
 - A `local` DVC remote is a folder on a developer's machine: CI cannot pull from it.
 - A multi-line `::error` echoed as is shows only its first line; the GCP key never lands in the workspace.
 - Kubernetes: `if:` cannot read secrets, so a repository variable turns the staging and production jobs on; they
@@ -18,11 +19,18 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.github_expressions import evaluate
 from tests.helpers import TEMPLATE_DIR, generate
 
 DEFAULT_BRANCH_ONLY = "github.ref == format('refs/heads/{0}', github.event.repository.default_branch)"
 KUBERNETES_ON = "vars.K8S_DEPLOY == 'true'"
 KUBERNETES_JOBS = {"staging": ["gate", "release"], "production": ["gate", "release", "staging"]}
+# always(): production is skipped without a cluster, and a job whose need was skipped is skipped unless always()
+LATEST_MOVES = (
+    "(needs.release.result == 'success' && (needs.production.result == 'success'"
+    " || (vars.K8S_DEPLOY != 'true' && needs.production.result == 'skipped')))"
+)
+AFTER_PRODUCTION = {"production-tag": LATEST_MOVES, "register": "needs.production-tag.result == 'success'"}
 ATTEST_WHERE_STORED = "github.event.repository.visibility == 'public' || vars.ATTEST_BUILD_PROVENANCE == 'true'"
 TELEMETRY_OFF = {
     "DVC_NO_ANALYTICS": "true",
@@ -51,6 +59,8 @@ def test_every_deploy_job_runs_only_on_the_default_branch(generated: tuple[Path,
     assert "workflow_dispatch" in workflow[True]  # a manual run can name any branch
     for name, job in workflow["jobs"].items():
         expected = f"{DEFAULT_BRANCH_ONLY} && {KUBERNETES_ON}" if name in KUBERNETES_JOBS else DEFAULT_BRANCH_ONLY
+        if name in AFTER_PRODUCTION:
+            expected = f"always() && {DEFAULT_BRANCH_ONLY} && {AFTER_PRODUCTION[name]}"
         assert job.get("if") == expected, f"deploy.yml:{name} would ship from any branch"
 
 
@@ -70,20 +80,40 @@ def test_attestation_only_where_github_stores_it_with_every_permission_it_needs(
 
 def test_latest_moves_last_to_the_pushed_digest(generated: tuple[Path, dict[str, str]]) -> None:
     _, workflow = deploy_workflow(generated[0])
-    steps = workflow["jobs"]["release"]["steps"]
-    ((_, meta),) = steps_using(workflow["jobs"]["release"], "docker/metadata-action")
+    jobs = workflow["jobs"]
+    ((_, meta),) = steps_using(jobs["release"], "docker/metadata-action")
     assert meta["with"]["flavor"] == "latest=false"
     assert "latest" not in meta["with"]["tags"], "the build and push steps must not tag latest"
-    builds = steps_using(workflow["jobs"]["release"], "docker/build-push-action")
+    builds = steps_using(jobs["release"], "docker/build-push-action")
     assert [b["with"]["tags"] for _, b in builds] == ["${{ steps.meta.outputs.tags }}"] * 2
-    ((push_at, push),) = [(i, b) for i, b in builds if b["with"].get("push") is True]
-    ((attest_at, _),) = steps_using(workflow["jobs"]["release"], "actions/attest-build-provenance")
-    movers = [i for i, s in enumerate(steps) if ":latest" in s.get("run", "")]
-    assert movers == [len(steps) - 1], "only the last step of the release job touches latest"
-    last = steps[-1]
-    assert push_at < attest_at < movers[0]
-    assert 'docker buildx imagetools create --tag "${IMAGE}:latest" "${IMAGE}@${DIGEST}"' in last["run"]
-    assert last["env"]["DIGEST"] == f"${{{{ steps.{push['id']}.outputs.digest }}}}"
+    ((_, push),) = [(i, b) for i, b in builds if b["with"].get("push") is True]
+    assert jobs["release"]["outputs"]["digest"] == f"${{{{ steps.{push['id']}.outputs.digest }}}}"
+    movers = {name: [s for s in job["steps"] if "imagetools create" in s.get("run", "")] for name, job in jobs.items()}
+    assert {name for name, steps in movers.items() if steps} == {"production-tag"}, "one job touches latest"
+    tag = jobs["production-tag"]
+    assert tag["needs"] == ["gate", "release", "production"]
+    assert tag["permissions"] == {"contents": "read", "packages": "write"}
+    assert tag["env"]["DIGEST"] == "${{ needs.release.outputs.digest }}"
+    assert 'docker buildx imagetools create --tag "${IMAGE}:latest" "${IMAGE}@${DIGEST}"' in tag["steps"][-1]["run"]
+    assert "production-tag" in jobs.get("register", {"needs": ["production-tag"]})["needs"]
+
+
+@pytest.mark.parametrize(
+    ("release", "production", "cluster", "moves"),
+    [
+        ("success", "skipped", None, True),  # no cluster: the release is production
+        ("success", "success", "true", True),  # the production rollout succeeded
+        ("success", "failure", "true", False),  # undone: production still runs the old digest
+        ("success", "skipped", "true", False),  # staging failed, so production never ran
+        ("success", "cancelled", "true", False),  # the approval was rejected or timed out
+        ("failure", "skipped", None, False),  # nothing was pushed and attested
+    ],
+)
+def test_latest_moves_only_where_production_runs_the_released_image(
+    release: str, production: str, cluster: str | None, moves: bool
+) -> None:
+    context = {"needs": {"release": {"result": release}, "production": {"result": production}}}
+    assert bool(evaluate(LATEST_MOVES, context | {"vars": {"K8S_DEPLOY": cluster}})) is moves
 
 
 def test_a_local_dvc_remote_is_never_pulled_in_ci(generated: tuple[Path, dict[str, str]]) -> None:

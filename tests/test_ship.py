@@ -250,6 +250,7 @@ def test_deploy_builds_smoke_tests_pushes_attests_moves_latest_then_rolls_out_st
     attest = log.index("⭐ Run Main Attest the build provenance")
     latest = log.index("⭐ Run Main Move latest")
     assert smoke < push < attest < latest, "smoke test, push, attestation, and only then production moves"
+    assert log.index("production: /predict answered 1 prediction(s)") < latest, "after the production rollout"
     assert f'"model_version":"{version}"' in log  # the /predict response of the smoke test
     assert image_id(f"{PRODUCTION}:latest") == pushed["image_id"] != image_id(image)  # production is the new build
     assert SKIPPED not in log
@@ -318,6 +319,7 @@ def test_a_failed_production_rollout_is_undone_and_fails_the_run(
     project: Path, image: str, base_image: str, tmp_path: Path
 ) -> None:
     set_production(image, tmp_path)
+    before = image_id(f"{PRODUCTION}:latest")
     clone, namespaces = with_cluster(project, tmp_path, staging="healthy", production="rollout-fails")
 
     result = deploy(
@@ -342,3 +344,5 @@ def test_a_failed_production_rollout_is_undone_and_fails_the_run(
     assert "::error title=Deploy to production::" in result.output
     assert "staging: /predict answered 1 prediction(s)" in result.output, "staging was deployed first"
     assert [call["namespace"] for call in kubectl_calls(result, "port-forward")] == [namespaces["staging"]]
+    assert f"{PRODUCTION}:latest" not in {record["tag"] for record in result.records["docker-push"]}
+    assert image_id(f"{PRODUCTION}:latest") == before, "production (latest) is what the cluster still runs"
