@@ -175,6 +175,8 @@ def test_deploy_gates_against_the_champion_then_moves_it_to_the_shipped_version(
     assert f"production: `{previous['model_version']}`" in result.output  # the gate's summary
     assert "promotion allowed: 3 check(s) passed" in result.output  # two bounds + not worse than the champion
     bundle = json.loads((result.out_dir / "artifacts/model-bundle/metadata.json").read_text())  # what shipped
+    # no cluster: production is skipped, the release is production (`latest`), and the champion follows it
+    assert f"production ({PRODUCTION}:latest) is now {bundle['model_version']}" in result.output
     model = registry(trained, stack, MODEL)
     champion = model["aliases"]["champion"]
     assert champion == bundle["registered_model_version"] != "1"
