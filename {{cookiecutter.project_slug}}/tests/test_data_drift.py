@@ -17,7 +17,6 @@ import yaml
 from {{ cookiecutter.package_name }}.config import Params, Paths, parse_params
 from {{ cookiecutter.package_name }}.contracts import ModelMetadata, write_json_contract
 from {{ cookiecutter.package_name }}.gates.data_drift import (
-    DataComparison,
     DataVersion,
     compare_tables,
     data_drift_section,
@@ -36,17 +35,7 @@ def labelled(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
 
 
 def section(base: pd.DataFrame, current: pd.DataFrame, params: Params) -> str:
-    drift, only_in_base, only_in_current = compare_tables(base, current, SCHEMA, params.monitor)
-    comparison = DataComparison(
-        base=BASE,
-        current=CURRENT,
-        base_rows=len(base),
-        current_rows=len(current),
-        drift=drift,
-        target=SCHEMA.target,
-        only_in_base=only_in_base,
-        only_in_current=only_in_current,
-    )
+    comparison = compare_tables((BASE, CURRENT), base, current, SCHEMA, params.monitor)
     return "\n".join(render_section(comparison, "origin/main"))
 
 

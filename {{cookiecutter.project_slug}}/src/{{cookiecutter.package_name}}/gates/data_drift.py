@@ -77,10 +77,14 @@ class DataComparison:
 
 
 def compare_tables(
-    base: pd.DataFrame, current: pd.DataFrame, schema: FeatureSchema, monitor: MonitorParams
-) -> tuple[DriftResult, list[str], list[str]]:
-    """The monitor's drift of `current` against a profile of `base`, on the schema's features in both tables
-    and the target; also the columns only in the base and only in `current`."""
+    versions: tuple[DataVersion, DataVersion],
+    base: pd.DataFrame,
+    current: pd.DataFrame,
+    schema: FeatureSchema,
+    monitor: MonitorParams,
+) -> DataComparison:
+    """The monitor's drift of the `current` table against a profile of the `base` one, on the schema's
+    features in both tables and the target; `versions` are the base's and the current one's."""
     shared = tuple(spec for spec in schema.features if spec.name in base.columns and spec.name in current)
     if not shared:
         raise DataComparisonError(
@@ -97,9 +101,16 @@ def compare_tables(
     drift = detect_drift(
         profile, current, thresholds, prediction_column=schema.target if has_target else PREDICTION
     )
-    only_in_base = [str(name) for name in base.columns if name not in current.columns]
-    only_in_current = [str(name) for name in current.columns if name not in base.columns]
-    return drift, only_in_base, only_in_current
+    return DataComparison(
+        base=versions[0],
+        current=versions[1],
+        base_rows=len(base),
+        current_rows=len(current),
+        drift=drift,
+        target=schema.target,
+        only_in_base=[str(name) for name in base.columns if name not in current.columns],
+        only_in_current=[str(name) for name in current.columns if name not in base.columns],
+    )
 
 
 # --- markdown ------------------------------------------------------------------------------------------
@@ -305,19 +316,8 @@ def compare_with_base(rev: str, paths: Paths, params: Params, folder: Path) -> D
     if base.md5 == current.md5:
         return None
     base_table = read_table(local or fetch_base_table(fs, rev, base_path, folder))
-    current_table = read_table(current_file)
     schema = read_metadata(paths.metadata).feature_schema
-    drift, only_in_base, only_in_current = compare_tables(base_table, current_table, schema, params.monitor)
-    return DataComparison(
-        base=base,
-        current=current,
-        base_rows=len(base_table),
-        current_rows=len(current_table),
-        drift=drift,
-        target=schema.target,
-        only_in_base=only_in_base,
-        only_in_current=only_in_current,
-    )
+    return compare_tables((base, current), base_table, read_table(current_file), schema, params.monitor)
 
 
 def data_drift_section(rev: str, paths: Paths, params: Params) -> Sequence[str]:
