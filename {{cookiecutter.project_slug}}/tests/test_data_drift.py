@@ -169,6 +169,19 @@ def test_a_base_whose_data_is_in_no_cache_or_remote_is_one_line(repository: Path
     assert lines[3:] == ["", "Informational, not a gate: this section never fails the check."]
 
 
+def test_a_base_whose_data_is_only_on_the_remote_is_fetched_from_it(
+    repository: Path, params: Params, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    dvc(repository, "remote", "add", "--default", "storage", str(tmp_path_factory.mktemp("remote")))
+    git(repository, "commit", "--quiet", "--all", "--message", "A DVC remote")
+    dvc(repository, "push", "--quiet")
+    shutil.rmtree(repository / ".dvc" / "cache")  # a fresh CI checkout: git and the remote only
+    labelled(make_frame(800, seed=2, mean=0.8), seed=2).to_csv(repository / "data" / "table.csv", index=False)
+    markdown = report_section(repository, params)
+    assert "| rows | 800 | 800 (+0, +0.0%) |" in markdown
+    assert row_of(markdown, "x1").startswith("| `x1` | 🔴 drift | KS ")
+
+
 def test_data_the_base_does_not_have_is_one_line(repository: Path, params: Params) -> None:
     git(repository, "rm", "--quiet", "--cached", "data/table.csv.dvc")
     git(repository, "commit", "--quiet", "--message", "The data leaves DVC")
