@@ -3,6 +3,9 @@ enforces the dvc.lock policy; ci.yml runs the project's own lint and tests. Slow
 
 from __future__ import annotations
 
+import csv
+import hashlib
+import random
 import re
 import sys
 from collections.abc import Callable
@@ -32,8 +35,11 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return project
 
 
-def open_branch(project: Path, name: str, change: Callable[[dict[str, Any]], None], *, repro: bool = True) -> None:
-    run(project, "git", "checkout", "--quiet", "-B", name, "main")
+def open_branch(
+    project: Path, name: str, change: Callable[[dict[str, Any]], None], *, repro: bool = True, checkout: bool = True
+) -> None:
+    if checkout:
+        run(project, "git", "checkout", "--quiet", "-B", name, "main")
     params = yaml.safe_load((project / "params.yaml").read_text())
     change(params)
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
@@ -62,6 +68,40 @@ def hyperparameters(**values: Any) -> Callable[[dict[str, Any]], None]:
     return lambda params: params["train"]["hyperparameters"].update(values)
 
 
+Table = list[dict[str, str]]
+SAMPLE = "data/sample/sample.csv"
+
+
+def open_data_branch(project: Path, name: str, change: Callable[[Table], Table]) -> str:
+    """A branch that trains on its own table, `change` applied to the sample's rows, kept in git; its path."""
+    run(project, "git", "checkout", "--quiet", "-B", name, "main")
+    with (project / SAMPLE).open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    path = f"data/{name}.csv"
+    with (project / path).open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(change(rows))
+    open_branch(project, name, lambda params: params["data"].update(path=path), checkout=False)
+    return path
+
+
+def shift(column: str, by: float) -> Callable[[Table], Table]:
+    return lambda rows: [{**row, column: str(float(row[column]) + by)} for row in rows]
+
+
+def add_rows_of_the_same_distribution(count: int) -> Callable[[Table], Table]:
+    return lambda rows: rows + random.Random(0).choices(rows, k=count)
+
+
+def data_drift_section(body: str) -> str:
+    return body[body.index("### Data drift vs base") : body.index("### Plots")]
+
+
+def md5_of(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
 ARTIFACT_URL = "https://github.com/owner/project/actions/runs/1/artifacts/experiment-report"
 LOCAL_IMAGE = re.compile(r"!\[[^\]]*\]\((?![a-z]+://)[^)]*\)")
 
@@ -80,6 +120,7 @@ def test_report_is_one_private_comment_updated_in_place(repo: Path, tmp_path: Pa
     assert "| f1 | 0.9655 | " in body and "| roc_auc | 0.9932 | " in body
     assert "| `train.hyperparameters.n_estimators` | `200` | `50` |" in body
     assert "- modified: `models/model.joblib`" in body
+    assert "### Data drift vs base" not in body  # the same training data: no section
     # Private by default: charts GitHub draws from the text, a table, the PNGs in the run's artifact; nothing
     # uploaded to an image host and no local image link (a broken image in a comment and in the job summary).
     assert (comment["assets"], comment["broken_images"]) == ([], [])
@@ -163,6 +204,36 @@ def test_gate_in_warn_mode_reports_the_regression_and_stays_green(repo: Path, tm
     assert "worse than the base by more than the tolerance — not blocking" in comment["body"]
     assert "::warning title=Regression gate::Regression gate (warn): `f1` 0.9655 → " in result.output
     assert "::error title=Regression gate" not in result.output
+
+
+def test_a_pr_that_shifts_a_feature_shows_its_drift(repo: Path, tmp_path: Path) -> None:
+    path = open_data_branch(repo, "shifted-radius", shift("mean radius", 7.0))
+    result = pull_request(repo, "shifted-radius", tmp_path / "run", tmp_path / "github", 10)
+    assert result.ok, result.tail()
+    [comment] = result.comments
+    section = data_drift_section(comment["body"])
+    [base_out] = yaml.safe_load(run(repo, "git", "show", "main:dvc.lock").stdout)["stages"]["data"]["outs"]
+    base_md5 = base_out["md5"]
+    assert f"| data | `{SAMPLE}` | `{path}` |" in section
+    assert f"| md5 | `{base_md5}` | `{md5_of(repo / path)}` |" in section
+    assert "| rows | 569 | 569 (+0, +0.0%) |" in section
+    assert "🟠 **Some columns drifted** (fewer than the dataset-drift share): 1 of 30 features drifted." in section
+    [drifted] = {line for line in section.splitlines() if "| 🔴 drift |" in line}  # changed, then all columns
+    assert drifted.startswith("| `mean radius` | 🔴 drift | KS 0.") and "; psi " in drifted
+    assert "a column drifts when its Benjamini-Hochberg adjusted p-value is below alpha 0.05" in section
+    assert "Informational, not a gate: this section never fails the check." in section
+
+
+def test_a_pr_that_adds_rows_of_the_same_distribution_shows_no_drift(repo: Path, tmp_path: Path) -> None:
+    path = open_data_branch(repo, "more-rows", add_rows_of_the_same_distribution(200))
+    result = pull_request(repo, "more-rows", tmp_path / "run", tmp_path / "github", 11)
+    assert result.ok, result.tail()
+    [comment] = result.comments
+    section = data_drift_section(comment["body"])
+    assert f"| data | `{SAMPLE}` | `{path}` |" in section
+    assert "| rows | 569 | 769 (+200, +35.1%) |" in section
+    assert "🟢 **No drift**: the same distribution within the monitor's thresholds: 0 of 30 features" in section
+    assert "🔴" not in section and "| `target` (target) | no drift |" in section
 
 
 def test_base_that_is_no_branch_tag_or_commit_fails_with_one_clear_error(repo: Path, tmp_path: Path) -> None:

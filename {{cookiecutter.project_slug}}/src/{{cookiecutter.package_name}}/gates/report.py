@@ -29,6 +29,7 @@ from ..gate_mode import GateOutcome
 from ..metric_rules import Tolerance, compare_to_reference, higher_is_better
 from ..pipeline.plots import PLOT_SPECS, PlotSpec, render
 from .charts import metric_change_chart, plot_section
+from .data_drift import data_drift_section
 
 # Distinct from 1 (a crash) and 2 (bad input), so CI can tell "the model got worse" from "the report broke".
 GATE_FAILED_EXIT_CODE = 3
@@ -180,6 +181,7 @@ def render_markdown(
     plots: Sequence[str],
     base_label: str,
     run_link: str | None = None,
+    data_drift: Sequence[str] = (),
 ) -> str:
     """The report; `plots` are markdown blocks (charts, tables) without image links: it renders anywhere."""
     lines = [f"## Experiment report: this PR vs `{base_label}`", "", GATE_STATUS[gate.outcome], ""]
@@ -192,6 +194,8 @@ def render_markdown(
         lines += [metric_change_chart(changes), ""]
     lines += ["### Params changed", "", *params_table(params), ""]
     lines += ["### Data and artifacts changed (`dvc diff`)", "", *data_lines(data), ""]
+    if data_drift:
+        lines += [*data_drift, ""]
     lines += [
         "### Plots",
         "",
@@ -283,6 +287,7 @@ def build_report(base: str, out: Path, paths: Paths | None = None) -> GateOutcom
         data=_dvc_json("diff", base),
         plots=["\n".join(plot_section(spec, current, base_frame)) for spec, current, base_frame in frames],
         run_link=mlflow_run_link(paths),
+        data_drift=data_drift_section(base, paths, params),
     )
     (out / "report.md").write_text(markdown, encoding="utf-8")
     (out / "images.md").write_text(images_markdown(render_images(frames, out), base), encoding="utf-8")
