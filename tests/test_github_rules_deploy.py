@@ -2,7 +2,8 @@
 
 - A manual run may start on any branch: every job is guarded to the default branch.
 - Attestations are stored for public repositories (private ones only on GitHub Enterprise Cloud), and the
-  attest action needs `artifact-metadata: write` for its storage record.
+  attest action needs `artifact-metadata: write` for its storage record. The model card inside the image is
+  attested for the pushed digest under the same condition; the release's card records that digest.
 - `latest` is production: it moves after every step that can fail, to the exact digest that was pushed.
 - A `local` DVC remote is a folder on a developer's machine: CI cannot pull from it.
 - A multi-line `::error` echoed as is shows only its first line; the GCP key never lands in the workspace.
@@ -60,7 +61,16 @@ def test_attestation_only_where_github_stores_it_with_every_permission_it_needs(
     _, workflow = deploy_workflow(generated[0])
     release = workflow["jobs"]["release"]
     ((_, attest),) = steps_using(release, "actions/attest-build-provenance")
-    assert attest["if"] == ATTEST_WHERE_STORED
+    ((_, card),) = steps_using(release, "actions/attest")
+    assert attest["if"] == card["if"] == ATTEST_WHERE_STORED
+    assert card["with"] == {
+        "subject-name": "${{ env.IMAGE }}",
+        "subject-digest": "${{ steps.push.outputs.digest }}",
+        "predicate-type": "${{ env.MODEL_CARD_PREDICATE_TYPE }}",
+        "predicate-path": "models/model_card.json",  # the card the image serves (copied by the Dockerfile)
+        "push-to-registry": True,
+    }
+    assert workflow["env"]["MODEL_CARD_PREDICATE_TYPE"].endswith("/model-card/v1")
     # actions/attest v4.1.0 README (called by attest-build-provenance v4.1.0): id-token, attestations and
     # artifact-metadata (the storage record of an image pushed to a registry).
     assert {"id-token": "write", "attestations": "write", "artifact-metadata": "write"}.items() <= release[
@@ -78,12 +88,38 @@ def test_latest_moves_last_to_the_pushed_digest(generated: tuple[Path, dict[str,
     assert [b["with"]["tags"] for _, b in builds] == ["${{ steps.meta.outputs.tags }}"] * 2
     ((push_at, push),) = [(i, b) for i, b in builds if b["with"].get("push") is True]
     ((attest_at, _),) = steps_using(workflow["jobs"]["release"], "actions/attest-build-provenance")
+    ((card_at, _),) = steps_using(workflow["jobs"]["release"], "actions/attest")
     movers = [i for i, s in enumerate(steps) if ":latest" in s.get("run", "")]
     assert movers == [len(steps) - 1], "only the last step of the release job touches latest"
     last = steps[-1]
-    assert push_at < attest_at < movers[0]
+    assert push_at < attest_at < card_at < movers[0]
     assert 'docker buildx imagetools create --tag "${IMAGE}:latest" "${IMAGE}@${DIGEST}"' in last["run"]
     assert last["env"]["DIGEST"] == f"${{{{ steps.{push['id']}.outputs.digest }}}}"
+
+
+def test_the_card_ships_in_the_image_and_the_release_card_records_the_pushed_digest(
+    generated: tuple[Path, dict[str, str]],
+) -> None:
+    project = generated[0]
+    _, workflow = deploy_workflow(project)
+    jobs = workflow["jobs"]
+    ((_, bundle),) = steps_using(jobs["gate"], "actions/upload-artifact")
+    assert {"models/model_card.md", "models/model_card.json"} <= set(bundle["with"]["path"].split())
+    dockerfile = (project / "Dockerfile").read_text()
+    assert "COPY models/model.joblib models/metadata.json models/model_card.md models/model_card.json ./models/" in (
+        dockerfile
+    )
+    card = jobs["card"]
+    assert card["needs"] == ["gate", "release"] and card["permissions"] == {"contents": "read"}
+    assert card["env"]["DIGEST"] == "${{ needs.release.outputs.digest }}"
+    ((download_at, download),) = steps_using(card, "actions/download-artifact")
+    assert download["with"] == {"name": "model-bundle", "path": "models"}
+    ((record_at, record),) = [(i, s) for i, s in enumerate(card["steps"]) if "cli card " in s.get("run", "")]
+    assert '.cli card --image "$IMAGE" --image-digest "$DIGEST"' in record["run"]
+    ((upload_at, upload),) = steps_using(card, "actions/upload-artifact")
+    assert download_at < record_at < upload_at
+    assert upload["with"]["name"] == "model-card"
+    assert upload["with"]["path"].split() == ["models/model_card.md", "models/model_card.json"]
 
 
 def test_a_local_dvc_remote_is_never_pulled_in_ci(generated: tuple[Path, dict[str, str]]) -> None:

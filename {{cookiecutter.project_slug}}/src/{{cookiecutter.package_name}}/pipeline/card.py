@@ -329,8 +329,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     write_card(card, paths)
     print(f"{paths.model_card}, {paths.model_card_json}: model {card.model_version}")
     if card.intended_use.status != "written":
+        state = "missing" if card.intended_use.status == "missing" else "still the template's placeholder"
         print(
-            f"warning: the model card has no intended use: {card.intended_use.source} is "
-            f"{card.intended_use.status}; write it (the card copies it verbatim)",
+            f"warning: the model card has no intended use: {card.intended_use.source} is {state}; "
+            "write it (the card copies it verbatim)",
             file=sys.stderr,
         )
