@@ -13,6 +13,9 @@ PINS: dict[str, tuple[str, str]] = {
     "actions/download-artifact": ("3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c", "v8.0.1"),
     "actions/github-script": ("ed597411d8f924073f98dfc5c65a23a2325f34cd", "v8.0.0"),
     "actions/attest-build-provenance": ("a2bbfa25375fe432b6a289bc6b6cd05ecd0c4c32", "v4.1.0"),
+    # The commit attest-build-provenance v4.1.0 itself calls (its action.yml: `uses: actions/attest@<sha> # v4.1.0`),
+    # read at that pin; the tag v4.1.0 of actions/attest points at it.
+    "actions/attest": ("59d89421af93a897026c735860bf21b6eb4f7b26", "v4.1.0"),
     "iterative/setup-cml": ("f12ea7685438c1fc438d50f77519b3860cf5fa98", "v2.0.1"),
     "iterative/setup-dvc": ("2508d098217d24eef3c0e8d7bc0ce7b9ca0723c3", "v1.1.2"),
     "docker/setup-buildx-action": ("37fe631027851001ddb9b187196cc803df7f5f0e", "v4.3.0"),

@@ -81,5 +81,18 @@ def tracked_run(project: Path, stack: TeamStack, run_id: str) -> dict[str, Any]:
     return in_project_python(project, RUN_QUERY.format(run_id=run_id), env=stack.env())
 
 
+CARD_QUERY = """
+import json
+import mlflow
+print(json.dumps(mlflow.artifacts.load_dict({uri!r})))
+"""
+
+
+def logged_card(project: Path, stack: TeamStack, run_id: str) -> dict[str, Any]:
+    """The model card the deploy workflow logged into a run (`registry alias champion --card`)."""
+    uri = f"runs:/{run_id}/model_card/model_card.json"
+    return in_project_python(project, CARD_QUERY.format(uri=uri), env=stack.env())
+
+
 def metadata(project: Path) -> dict[str, Any]:
     return json.loads((project / "models" / "metadata.json").read_text())

@@ -128,6 +128,11 @@ def test_report_is_one_private_comment_updated_in_place(repo: Path, tmp_path: Pa
     assert body.count("\nxychart-beta\n") == body.count("```mermaid\n") == 4  # metric changes, ROC, PR, importance
     assert "| actual ↓ / predicted → | 0 | 1 |" in body  # the confusion matrix as a table
     assert f"]({ARTIFACT_URL})" in body
+    # This PR's model card, collapsed, its metrics beside the base's; the template's placeholder is flagged.
+    card = body.split("\n<details><summary><b>Model card</b> ", 1)[1].split("\n</details>\n", 1)[0]
+    assert "⚠️ intended use placeholder (`docs/model_card_intended_use.md`)</summary>" in card
+    assert "| metric | origin/main | this model | Δ | |" in card and "| f1 | 0.9655 | " in card
+    assert "| `train.hyperparameters.n_estimators` | `50` |" in card and "| `data/sample/sample.csv` | `" in card
     report = first.out_dir / "artifacts/experiment-report"
     assert {"report.md", "images.md", "gate.json", "roc.png", "roc_base.png"} <= set(
         first.artifacts["experiment-report"]

@@ -2,7 +2,8 @@
 
 - A manual run may start on any branch: every job is guarded to the default branch.
 - Attestations are stored for public repositories (private ones only on GitHub Enterprise Cloud), and the
-  attest action needs `artifact-metadata: write` for its storage record.
+  attest action needs `artifact-metadata: write` for its storage record. The model card inside the image is
+  attested for the pushed digest under the same condition; the release's card records that digest.
 - `latest` is production: it moves after every step that can fail (with a cluster: after the production rollout),
   to the exact digest that was pushed.
 - A `local` DVC remote is a folder on a developer's machine: CI cannot pull from it.
@@ -30,7 +31,10 @@ LATEST_MOVES = (
     "(needs.release.result == 'success' && (needs.production.result == 'success'"
     " || (vars.K8S_DEPLOY != 'true' && needs.production.result == 'skipped')))"
 )
-AFTER_PRODUCTION = {"production-tag": LATEST_MOVES, "register": "needs.production-tag.result == 'success'"}
+AFTER_PRODUCTION = {
+    "production-tag": LATEST_MOVES,
+    "register": "needs.card.result == 'success' && needs.production-tag.result == 'success'",
+}
 ATTEST_WHERE_STORED = "github.event.repository.visibility == 'public' || vars.ATTEST_BUILD_PROVENANCE == 'true'"
 TELEMETRY_OFF = {
     "DVC_NO_ANALYTICS": "true",
@@ -70,7 +74,16 @@ def test_attestation_only_where_github_stores_it_with_every_permission_it_needs(
     _, workflow = deploy_workflow(generated[0])
     release = workflow["jobs"]["release"]
     ((_, attest),) = steps_using(release, "actions/attest-build-provenance")
-    assert attest["if"] == ATTEST_WHERE_STORED
+    ((_, card),) = steps_using(release, "actions/attest")
+    assert attest["if"] == card["if"] == ATTEST_WHERE_STORED
+    assert card["with"] == {
+        "subject-name": "${{ env.IMAGE }}",
+        "subject-digest": "${{ steps.push.outputs.digest }}",
+        "predicate-type": "${{ env.MODEL_CARD_PREDICATE_TYPE }}",
+        "predicate-path": "models/model_card.json",  # the card the image serves (copied by the Dockerfile)
+        "push-to-registry": True,
+    }
+    assert workflow["env"]["MODEL_CARD_PREDICATE_TYPE"].endswith("/model-card/v1")
     # actions/attest v4.1.0 README (called by attest-build-provenance v4.1.0): id-token, attestations and
     # artifact-metadata (the storage record of an image pushed to a registry).
     assert {"id-token": "write", "attestations": "write", "artifact-metadata": "write"}.items() <= release[
@@ -86,7 +99,10 @@ def test_latest_moves_last_to_the_pushed_digest(generated: tuple[Path, dict[str,
     assert "latest" not in meta["with"]["tags"], "the build and push steps must not tag latest"
     builds = steps_using(jobs["release"], "docker/build-push-action")
     assert [b["with"]["tags"] for _, b in builds] == ["${{ steps.meta.outputs.tags }}"] * 2
-    ((_, push),) = [(i, b) for i, b in builds if b["with"].get("push") is True]
+    ((push_at, push),) = [(i, b) for i, b in builds if b["with"].get("push") is True]
+    ((attest_at, _),) = steps_using(jobs["release"], "actions/attest-build-provenance")
+    ((card_at, _),) = steps_using(jobs["release"], "actions/attest")
+    assert push_at < attest_at < card_at, "both attestations are of the pushed digest"
     assert jobs["release"]["outputs"]["digest"] == f"${{{{ steps.{push['id']}.outputs.digest }}}}"
     movers = {name: [s for s in job["steps"] if "imagetools create" in s.get("run", "")] for name, job in jobs.items()}
     assert {name for name, steps in movers.items() if steps} == {"production-tag"}, "one job touches latest"
@@ -114,6 +130,31 @@ def test_latest_moves_only_where_production_runs_the_released_image(
 ) -> None:
     context = {"needs": {"release": {"result": release}, "production": {"result": production}}}
     assert bool(evaluate(LATEST_MOVES, context | {"vars": {"K8S_DEPLOY": cluster}})) is moves
+
+
+def test_the_card_ships_in_the_image_and_the_release_card_records_the_pushed_digest(
+    generated: tuple[Path, dict[str, str]],
+) -> None:
+    project = generated[0]
+    _, workflow = deploy_workflow(project)
+    jobs = workflow["jobs"]
+    ((_, bundle),) = steps_using(jobs["gate"], "actions/upload-artifact")
+    assert {"models/model_card.md", "models/model_card.json"} <= set(bundle["with"]["path"].split())
+    dockerfile = (project / "Dockerfile").read_text()
+    assert "COPY models/model.joblib models/metadata.json models/model_card.md models/model_card.json ./models/" in (
+        dockerfile
+    )
+    card = jobs["card"]
+    assert card["needs"] == ["gate", "release"] and card["permissions"] == {"contents": "read"}
+    assert card["env"]["DIGEST"] == "${{ needs.release.outputs.digest }}"
+    ((download_at, download),) = steps_using(card, "actions/download-artifact")
+    assert download["with"] == {"name": "model-bundle", "path": "models"}
+    ((record_at, record),) = [(i, s) for i, s in enumerate(card["steps"]) if "cli card " in s.get("run", "")]
+    assert '.cli card --image "$IMAGE" --image-digest "$DIGEST"' in record["run"]
+    ((upload_at, upload),) = steps_using(card, "actions/upload-artifact")
+    assert download_at < record_at < upload_at
+    assert upload["with"]["name"] == "model-card"
+    assert upload["with"]["path"].split() == ["models/model_card.md", "models/model_card.json"]
 
 
 def test_a_local_dvc_remote_is_never_pulled_in_ci(generated: tuple[Path, dict[str, str]]) -> None:

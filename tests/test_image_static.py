@@ -37,6 +37,7 @@ def test_build_context_keeps_only_package_lock_and_model(project: Path) -> None:
     lines = [line for line in (project / ".dockerignore").read_text().splitlines() if not line.startswith("#")]
     assert lines[0] == "*"  # everything else (.git, .venv, data/, mlruns/, mlflow.db...) stays out
     assert {"!src/", "!requirements-lock.txt", "!models/model.joblib", "!models/metadata.json"} <= set(lines)
+    assert {"!models/model_card.md", "!models/model_card.json"} <= set(lines)  # served at /model-card
 
 
 def test_base_image_is_a_literal_dependabot_updates(project: Path, configuration: tuple[str, dict[str, str]]) -> None:

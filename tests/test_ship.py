@@ -99,6 +99,15 @@ def test_image_serves_as_non_root_with_only_serving_packages(
         with urllib.request.urlopen(request, timeout=10) as response:
             prediction = json.loads(response.read())
         assert len(prediction["predictions"]) == 3 and prediction["model_version"] == metadata["model_version"]
+        card_url = f"http://127.0.0.1:{port}/model-card"
+        with urllib.request.urlopen(card_url, timeout=10) as response:
+            card_markdown = response.read().decode()
+        json_request = urllib.request.Request(card_url, headers={"accept": "application/json"})
+        with urllib.request.urlopen(json_request, timeout=10) as response:
+            card = json.loads(response.read())
+        assert card_markdown == (project / "models" / "model_card.md").read_text()
+        assert card == json.loads((project / "models" / "model_card.json").read_text())
+        assert card["model_version"] == metadata["model_version"] and card["image"] is None
         assert container.exec("id", "-u").stdout.strip() == "10001"
         # podman stores OCI images, which drop HEALTHCHECK (docker keeps it): run its command from the Dockerfile.
         healthcheck = (project / "Dockerfile").read_text().split("HEALTHCHECK ", 1)[1].split("CMD ", 1)[1]
@@ -243,13 +252,22 @@ def test_deploy_builds_smoke_tests_pushes_attests_moves_latest_then_rolls_out_st
     pushes = [(record["tag"], record["digest"], record["by"]) for record in result.records["docker-push"]]
     assert sorted(pushes[:2]) == sorted((tag, pushed["digest"], "build-push-action") for tag in immutable)
     assert pushes[2:] == [(f"{PRODUCTION}:latest", pushed["digest"], "buildx imagetools create")]
-    assert result.records["attestations"][0]["subject-digest"] == pushed["digest"]
+    provenance, card = result.records["attestations"]
+    assert provenance["subject-digest"] == card["subject-digest"] == pushed["digest"]
+    # the card the image serves is the attested predicate; the release's card adds the digest
+    bundled = json.loads((result.out_dir / "artifacts/model-bundle/model_card.json").read_text())
+    assert card["predicate-type"] == "https://github.com/your-github-org/my-mlops-project/model-card/v1"
+    assert card["predicate"] == bundled and bundled["image"] is None and bundled["model_version"] == version
+    released = json.loads((result.out_dir / "artifacts/model-card/model_card.json").read_text())
+    assert released == {**bundled, "image": {"name": PRODUCTION, "digest": pushed["digest"]}}
+    assert f"`{PRODUCTION}@{pushed['digest']}`" in (result.out_dir / "artifacts/model-card/model_card.md").read_text()
     log = result.output
     smoke = log.index(f"smoke test passed: {version}")
     push = log.index("⭐ Run Main Push the tested image")  # each step's start
     attest = log.index("⭐ Run Main Attest the build provenance")
     latest = log.index("⭐ Run Main Move latest")
-    assert smoke < push < attest < latest, "smoke test, push, attestation, and only then production moves"
+    attest_card = log.index("⭐ Run Main Attest the model card")
+    assert smoke < push < attest < attest_card < latest, "smoke test, push, attestations, then production moves"
     assert log.index("production: /predict answered 1 prediction(s)") < latest, "after the production rollout"
     assert f'"model_version":"{version}"' in log  # the /predict response of the smoke test
     assert image_id(f"{PRODUCTION}:latest") == pushed["image_id"] != image_id(image)  # production is the new build

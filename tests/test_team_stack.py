@@ -19,7 +19,16 @@ import yaml
 from actkit.act import ActResult, run_workflow
 from actkit.podman import ensure_python_slim, free_port
 from tests.helpers import commit, generate, run
-from tests.team_stack import DVC_BUCKET, MLFLOW_BUCKET, TeamStack, metadata, registry, team_stack, tracked_run
+from tests.team_stack import (
+    DVC_BUCKET,
+    MLFLOW_BUCKET,
+    TeamStack,
+    logged_card,
+    metadata,
+    registry,
+    team_stack,
+    tracked_run,
+)
 
 pytestmark = pytest.mark.slow
 MODEL = "my-mlops-project"  # the registered model: named after the experiment, the project slug
@@ -183,6 +192,9 @@ def test_deploy_gates_against_the_champion_then_moves_it_to_the_shipped_version(
     shipped = model["versions"][champion]["tags"]
     assert shipped["model_version"] == bundle["model_version"]
     assert shipped["image"] == f"{PRODUCTION}:{bundle['model_version']}"
+    released = json.loads((result.out_dir / "artifacts/model-card/model_card.json").read_text())
+    assert released["image"] == {"name": PRODUCTION, "digest": result.builds[-1]["digest"]}
+    assert logged_card(trained, stack, model["versions"][champion]["run_id"]) == released  # the registry's card
     assert "image" not in model["versions"]["1"]["tags"]
 
 

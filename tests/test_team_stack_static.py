@@ -107,10 +107,15 @@ def test_registry_steps_follow_the_tracking_choice(tmp_path: Path, tracking: str
     assert ".venv/bin/python -m team_model.cli registry champion-metadata --out production-metadata.json" in read
     assert "docker" not in read  # production is what the registry names, not the image
     register = deploy_jobs["register"]
-    assert register["needs"] == ["gate", "release"]  # after the image is pushed
+    assert register["needs"] == ["gate", "release", "card"]  # after the image is pushed and its card recorded
     assert (
         steps(workflows / "deploy.yml", "register")[
             "Point @champion at the shipped model version (the registry names production)"
         ]["run"]
-        == '.venv/bin/python -m team_model.cli registry alias champion --image "${IMAGE}:${MODEL_VERSION}"'
+        == '.venv/bin/python -m team_model.cli registry alias champion --image "${IMAGE}:${MODEL_VERSION}" '
+        "--card models/model_card.json"
     )
+    card = steps(workflows / "deploy.yml", "register")[
+        "The release's model card (with the image digest), logged into the champion's run"
+    ]
+    assert card["with"] == {"name": "model-card", "path": "models"}

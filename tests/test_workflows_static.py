@@ -147,7 +147,7 @@ def test_every_job_that_installs_the_project_uses_the_setup_action(
         "score:score",
         "template-update:update",
     }
-    expected |= {"deploy:staging", "deploy:production"}
+    expected |= {"deploy:card", "deploy:staging", "deploy:production"}
     if configuration[1].get("mlflow_tracking") == "server":
         expected.add("deploy:register")
     assert users == expected

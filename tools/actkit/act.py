@@ -44,6 +44,7 @@ STAND_INS: dict[str, str] = {
     "docker/metadata-action@dc802804100637a589fabce1cb79ff13a1411302": "docker-metadata",
     "docker/build-push-action@53b7df96c91f9c12dcc8a07bcb9ccacbed38856a": "build-push",
     "actions/attest-build-provenance@a2bbfa25375fe432b6a289bc6b6cd05ecd0c4c32": "attest-build-provenance",
+    "actions/attest@59d89421af93a897026c735860bf21b6eb4f7b26": "attest",
     "peter-evans/create-pull-request@5f6978faf089d4d20b00c7766989d076bb2fc7f1": "create-pull-request",
     "actions/create-github-app-token@1b10c78c7865c340bc4f6099eb2f838309f1e8c3": "create-github-app-token",
     "azure/setup-kubectl@829323503d1be3d00ca8346e5391ca0b07a9ab0d": "setup-kubectl",

@@ -11,8 +11,18 @@ import pandas as pd
 from fastapi.testclient import TestClient
 
 from {{ cookiecutter.package_name }}.config import Paths
-from {{ cookiecutter.package_name }}.contracts import TrainingRun, write_json_contract
+from {{ cookiecutter.package_name }}.contracts import (
+    CardDataContract,
+    CardFile,
+    CardIntendedUse,
+    CardMlflowRun,
+    ModelCard,
+    TrainingRun,
+    read_metadata,
+    write_json_contract,
+)
 from {{ cookiecutter.package_name }}.estimators import make_estimator
+from {{ cookiecutter.package_name }}.pipeline.card import write_card
 from {{ cookiecutter.package_name }}.pipeline.evaluate import build_metadata, evaluate_model
 from {{ cookiecutter.package_name }}.pipeline.features import infer_feature_schema
 from {{ cookiecutter.package_name }}.pipeline.lineage import file_md5, git_commit, git_dirty
@@ -64,6 +74,29 @@ def build_bundle(root: Path, name: str) -> Path:
     metadata = build_metadata(training, evaluate_model(pipeline, test, schema).metrics, paths)
     write_json_contract(paths.metadata, metadata)
     return paths.metadata.parent
+
+
+def add_model_card(model_dir: Path, model_version: str | None = None) -> ModelCard:
+    """A model card beside the bundle's model, as the `card` stage writes it (of `model_version` if given)."""
+    metadata = read_metadata(model_dir / "metadata.json")
+    card = ModelCard(
+        model_version=model_version or metadata.model_version,
+        problem_type=metadata.feature_schema.problem_type,
+        estimator="random_forest",
+        trained_at=metadata.trained_at,
+        git_commit=metadata.git_commit,
+        model_file=CardFile(path="models/model.joblib", md5=file_md5(model_dir / "model.joblib")),
+        data=(CardFile(path="data/table.csv", md5=metadata.data_hash or "0" * 32, rows=240),),
+        params_md5=metadata.params_hash,
+        params={"train.estimator": "random_forest"},
+        metrics=metadata.metrics,
+        data_contract=CardDataContract(source="data/table.csv", target="target", min_rows=50),
+        feature_schema=metadata.feature_schema,
+        mlflow=CardMlflowRun(),
+        intended_use=CardIntendedUse(source="docs/model_card_intended_use.md", status="placeholder"),
+    )
+    write_card(card, Paths(model_dir.parent))
+    return card
 
 
 def features(model_dir: Path) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ import mlflow
 import pytest
 
 from {{ cookiecutter.package_name }}.config import Paths
-from {{ cookiecutter.package_name }}.pipeline import data, evaluate, split, train, validate
+from {{ cookiecutter.package_name }}.pipeline import card, data, evaluate, split, train, validate
 
 pytestmark = pytest.mark.slow
 
@@ -18,6 +18,7 @@ def test_stages_end_to_end(project: Path, problem_type: str) -> None:
     data.main()
     for stage in (validate, split, train, evaluate):
         stage.main()
+    card.main([])
     paths = Paths()
     metrics = json.loads(paths.metrics.read_text())
     metadata = json.loads(paths.metadata.read_text())
@@ -37,4 +38,7 @@ def test_stages_end_to_end(project: Path, problem_type: str) -> None:
     run = mlflow.get_run(metadata["mlflow_run_id"])
     assert run.data.tags["dvc.data_md5"] == metadata["data_hash"]
     assert run.data.params["train.estimator"] == "random_forest"
+    model_card = json.loads(paths.model_card_json.read_text())
+    assert model_card["mlflow"]["model_uri"] == f"runs:/{run.info.run_id}/model"
+    assert model_card["data"][0]["md5"] == run.data.tags["dvc.data_md5"]
     assert {f"test_{name}" for name in metrics} <= set(run.data.metrics)

@@ -5,6 +5,7 @@ The same calls against a real MLflow server on PostgreSQL are run by the templat
 
 from __future__ import annotations
 
+import json
 import socket
 from pathlib import Path
 
@@ -14,16 +15,19 @@ import pytest
 from mlflow import MlflowClient
 
 from {{ cookiecutter.package_name }}.config import MlflowParams
-from {{ cookiecutter.package_name }}.contracts import ModelMetadata
+from {{ cookiecutter.package_name }}.contracts import ModelMetadata, write_json_contract
 from {{ cookiecutter.package_name }}.gates.registry import (
     CHALLENGER,
     CHAMPION,
     RegistryError,
     champion_metadata,
+    log_model_card,
     set_alias,
 )
 from {{ cookiecutter.package_name }}.pipeline.features import infer_feature_schema
 from {{ cookiecutter.package_name }}.pipeline.tracking import METADATA_ARTIFACT, TrackingError, start_experiment
+
+import serve_bundles
 
 MODEL = "team-model"
 
@@ -83,6 +87,33 @@ def test_aliases_name_the_challenger_and_the_champion_whose_metadata_the_gate_re
     assert champion_metadata(client, MODEL) == first
     assert str(client.get_model_version_by_alias(MODEL, CHALLENGER).version) == "2"
     assert client.get_model_version(MODEL, "1").tags == {"image": "ghcr.io/o/p:v1"}
+
+
+def test_the_release_card_is_logged_into_the_champions_run(
+    project: Path, frame: pd.DataFrame, problem_type: str
+) -> None:
+    start_experiment(MlflowParams(tracking="local", experiment_name="team"), project)
+    client = MlflowClient()
+    client.create_registered_model(MODEL)
+    shipped = registered_run(frame, problem_type, client)
+    models = project / "models"
+    models.mkdir()
+    write_json_contract(models / "metadata.json", shipped)
+    (models / "model.joblib").write_bytes(b"model")
+    serve_bundles.add_model_card(models)
+    card_json = models / "model_card.json"
+
+    log_model_card(client, shipped, card_json)
+
+    run_id = shipped.mlflow_run_id
+    logged = mlflow.artifacts.load_dict(f"runs:/{run_id}/model_card/model_card.json")
+    assert logged == json.loads(card_json.read_text())
+    markdown = mlflow.artifacts.load_text(f"runs:/{run_id}/model_card/model_card.md")
+    assert markdown == (models / "model_card.md").read_text()
+    other = shipped.model_copy(update={"model_version": "another-model"})
+    expected = r"model_card\.json is the card of model .*; the metadata names another-model"
+    with pytest.raises(RegistryError, match=expected):
+        log_model_card(client, other, card_json)
 
 
 def test_a_model_trained_without_the_server_has_no_version_to_alias(

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }}.config import GateMode, GateParams
+from {{ cookiecutter.package_name }}.config import GateMode, GateParams, Paths
 from {{ cookiecutter.package_name }}.gates.charts import (
     GRID_POINTS,
     confusion_table,
@@ -25,9 +25,12 @@ from {{ cookiecutter.package_name }}.gates.report import (
     gate_outcome,
     images_markdown,
     metric_changes,
+    model_card_section,
     render_markdown,
 )
 from {{ cookiecutter.package_name }}.pipeline.plots import PLOT_SPECS, render
+
+import serve_bundles
 
 
 def test_metric_direction_and_verdicts() -> None:
@@ -161,6 +164,28 @@ def test_markdown_has_table_params_data_and_plots() -> None:
     ]
     assert "\n".join(chart) in markdown
     assert not LOCAL_IMAGE.search(markdown)
+
+
+def test_the_model_card_is_collapsed_with_the_metrics_beside_the_base(tmp_path: Path) -> None:
+    paths = Paths(tmp_path)
+    assert model_card_section([], "origin/main", paths) == (
+        f"\n### Model card\n\nNo `{paths.model_card_json}`: the pipeline's `card` stage writes it.\n"
+    )
+    card = serve_bundles.add_model_card(serve_bundles.build_bundle(tmp_path, "classification"))
+    f1 = card.metrics["f1"]
+    rows = compare_metrics({"f1": f1 - 0.05}, card.metrics)
+
+    section = model_card_section(rows, "origin/main", paths)
+
+    assert section.startswith(
+        "\n<details><summary><b>Model card</b> test-classification ⚠️ intended use placeholder "
+        "(`docs/model_card_intended_use.md`)</summary>\n\n#### Model card: test-classification\n"
+    )
+    assert section.endswith("\n</details>\n")
+    assert "\n##### Intended use and limits\n" in section and "> **Not written yet.**" in section
+    assert "| metric | origin/main | this model | Δ | |" in section
+    assert f"| f1 | {f1 - 0.05:.4f} | {f1:.4f} | +0.0500 | better |" in section
+    assert "| accuracy | — |" in section  # not on the base
 
 
 def test_metric_changes_are_signed_so_that_up_is_better() -> None:

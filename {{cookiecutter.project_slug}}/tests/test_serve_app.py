@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import joblib
@@ -11,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from {{ cookiecutter.package_name }}.serve.app import create_app
-from {{ cookiecutter.package_name }}.serve.bundle import load_bundle
+from {{ cookiecutter.package_name }}.serve.bundle import ModelLoadError, load_bundle
 from {{ cookiecutter.package_name }}.serve.predict import predict, prepare_predictor
 from {{ cookiecutter.package_name }}.serve.prediction_log import LoggedRequest, PredictionLogger
 from {{ cookiecutter.package_name }}.serve.settings import ServeSettings
@@ -174,6 +175,70 @@ def test_health_metadata_openapi(bundles: dict[str, Path], tmp_path: Path) -> No
     row_schema = spec["components"]["schemas"]["FeatureRow"]
     assert set(row_schema["properties"]) == {"size", "weight", "colour"} == set(row_schema["required"])
     assert row_schema["additionalProperties"] is False
+
+
+def bundle_copy(bundles: dict[str, Path], tmp_path: Path) -> Path:
+    """A copy of the regression bundle (the shared ones stay as they are) in <tmp>/models."""
+    return Path(shutil.copytree(bundles["regression"], tmp_path / "models"))
+
+
+def test_model_card_is_markdown_or_json_as_asked(bundles: dict[str, Path], tmp_path: Path) -> None:
+    model_dir = bundle_copy(bundles, tmp_path)
+    serve_bundles.add_model_card(model_dir)
+    markdown = (model_dir / "model_card.md").read_text()
+    card = json.loads((model_dir / "model_card.json").read_text())
+    with serve_bundles.client(model_dir, tmp_path) as c:
+        default = c.get("/model-card")
+        by_header = c.get("/model-card", headers={"accept": "application/json"})
+        by_query = c.get("/model-card", params={"format": "json"})
+        query_wins = c.get(
+            "/model-card", params={"format": "markdown"}, headers={"accept": "application/json"}
+        )
+        unknown = c.get("/model-card", params={"format": "html"})
+        documented = c.get("/openapi.json").json()["paths"]["/model-card"]["get"]
+    assert default.status_code == 200 and default.headers["content-type"] == "text/markdown; charset=utf-8"
+    assert default.text == markdown and markdown.startswith("# Model card: test-regression")
+    assert by_header.headers["content-type"] == "application/json" and by_header.json() == card
+    assert by_query.json() == card and query_wins.text == markdown
+    assert unknown.status_code == 422 and unknown.json()["message"].startswith(
+        "query.format: Input should be"
+    )
+    assert set(documented["responses"]["200"]["content"]) == {
+        "text/markdown; charset=utf-8",
+        "application/json",
+    }
+
+
+def test_no_model_card_is_a_404_saying_where_cards_come_from(
+    bundles: dict[str, Path], tmp_path: Path
+) -> None:
+    with serve_bundles.client(bundles["regression"], tmp_path) as c:
+        response = c.get("/model-card", headers={"accept": "application/json"})
+        assert (
+            c.post("/predict", json={"rows": [serve_bundles.good_row(bundles["regression"])]}).status_code
+            == 200
+        )
+    assert response.status_code == 404
+    assert response.json() == {
+        "detail": "this model bundle has no model card: models/model_card.md and models/model_card.json are "
+        "written by the pipeline's `card` stage (make pipeline) and copied into the image beside the model"
+    }
+
+
+def test_a_card_of_another_model_or_half_a_card_stops_the_service(
+    bundles: dict[str, Path], tmp_path: Path
+) -> None:
+    model_dir = bundle_copy(bundles, tmp_path)
+    serve_bundles.add_model_card(model_dir, model_version="another-model")
+    with pytest.raises(
+        ModelLoadError, match=r"the card is of model another-model, metadata\.json of test-regression"
+    ):
+        serve_bundles.client(model_dir, tmp_path)
+    (model_dir / "model_card.json").unlink()
+    with pytest.raises(
+        ModelLoadError, match=r"model_card\.md alone; model_card\.md and model_card\.json go together"
+    ):
+        serve_bundles.client(model_dir, tmp_path)
 
 
 def test_not_ready_before_startup(bundles: dict[str, Path], tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Stand-ins for docker/*, iterative/setup-dvc, attest-build-provenance and create-pull-request.
+"""Stand-ins for docker/*, iterative/setup-dvc, attest-build-provenance, attest and create-pull-request.
 
 Each is `python3 "$ACT_KIT_HOME/lib/standins.py" <name>` run from a composite action.yml with
 KIT_INPUTS=${{ toJSON(inputs) }}. They record what they were given under $ACT_KIT_OUT and set
@@ -293,30 +293,97 @@ def attestation_refusal() -> str | None:
     return f"Failed to persist attestation: {reason} - https://docs.github.com/rest/repos/attestations#create-an-attestation"
 
 
-def attest(args: Inputs) -> int:
+def subject_error(args: Inputs) -> str | None:
     digest = args.get("subject-digest") or ""
     if not args.get("subject-path") and not (args.get("subject-name") and digest):
-        print("::error::One of subject-path or subject-digest/subject-name must be provided")
-        return 1
+        return "One of subject-path or subject-digest/subject-name must be provided"
     if digest and not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
-        print(f'::error::subject-digest must be in the format "sha256:<hex-digest>" ({digest})')
-        return 1
-    refusal = attestation_refusal()
-    if refusal:
-        print(f"::error::Error: {refusal}")
-        return 1
+        return f'subject-digest must be in the format "sha256:<hex-digest>" ({digest})'
+    return None
+
+
+def record_attestation(args: Inputs, **extra: Any) -> None:
     append_record(
         "attestations",
         {
             "subject-name": args.get("subject-name"),
-            "subject-digest": digest,
+            "subject-digest": args.get("subject-digest") or "",
             "subject-path": args.get("subject-path"),
             "push-to-registry": args.get("push-to-registry"),
+            **extra,
         },
     )
     set_output("bundle-path", str(Path(os.environ.get("RUNNER_TEMP", "/tmp")) / "attestation.jsonl"))
     set_output("attestation-id", "1")
     set_output("attestation-url", f"https://github.com/{repo()}/attestations/1")
+
+
+def attest(args: Inputs) -> int:
+    error = subject_error(args)
+    if error:
+        print(f"::error::{error}")
+        return 1
+    refusal = attestation_refusal()
+    if refusal:
+        print(f"::error::Error: {refusal}")
+        return 1
+    record_attestation(args)
+    return 0
+
+
+def attest_input_error(args: Inputs) -> str | None:
+    """actions/attest's first check of its inputs (src/detect.ts validateAttestationInputs, v4.1.0)."""
+    kind, text, path = (args.get(key) or "" for key in ("predicate-type", "predicate", "predicate-path"))
+    if args.get("sbom-path") and (kind or text or path):
+        return "Cannot specify sbom-path together with predicate-type, predicate, or predicate-path"
+    if (text or path) and not kind:
+        return "predicate-type is required when using predicate or predicate-path"
+    return None
+
+
+def custom_predicate(args: Inputs) -> tuple[str, Any] | None:
+    """(type, parsed predicate) as actions/attest reads it (src/predicate.ts, v4.1.0); None in provenance mode.
+
+    ValueError with the action's message when neither or both of predicate/predicate-path are given, the file
+    is missing or the predicate is not JSON."""
+    kind, text, path = (args.get(key) or "" for key in ("predicate-type", "predicate", "predicate-path"))
+    if not kind:
+        return None
+    if not (text or path):
+        raise ValueError("One of predicate-path or predicate must be provided")
+    if text and path:
+        raise ValueError("Only one of predicate-path or predicate may be provided")
+    if path:
+        file = Path(os.environ.get("GITHUB_WORKSPACE", ".")) / path
+        if not file.is_file():
+            raise ValueError(f"predicate file not found: {path}")
+        text = file.read_text(encoding="utf-8")
+    try:
+        return kind, json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"the predicate is not JSON: {error}") from None
+
+
+def attest_generic(args: Inputs) -> int:
+    """actions/attest: a provenance statement without predicate inputs, else the given predicate; checked in
+    the action's order (inputs, subject, predicate, then GitHub storing it)."""
+    error = attest_input_error(args) or subject_error(args)
+    if error:
+        print(f"::error::Error: {error}")
+        return 1
+    try:
+        predicate = custom_predicate(args)
+    except ValueError as failure:
+        print(f"::error::Error: {failure}")
+        return 1
+    refusal = attestation_refusal()
+    if refusal:
+        print(f"::error::Error: {refusal}")
+        return 1
+    kind, body = predicate or ("https://slsa.dev/provenance/v1", None)
+    record_attestation(args, **{"predicate-type": kind, "predicate": body})
+    if truthy(args.get("push-to-registry")) and truthy(args.get("create-storage-record", "true")):
+        set_output("storage-record-ids", "1")
     return 0
 
 
@@ -462,6 +529,7 @@ HANDLERS = {
     "docker-metadata": docker_metadata,
     "build-push": build_push,
     "attest-build-provenance": attest,
+    "attest": attest_generic,
     "create-pull-request": create_pull_request,
     "create-github-app-token": create_github_app_token,
     "setup-kubectl": setup_kubectl,

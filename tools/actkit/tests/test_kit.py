@@ -91,6 +91,26 @@ jobs:
         with:
           subject-name: ghcr.io/owner/project
           subject-digest: ${{ steps.build.outputs.digest }}
+      - run: |
+          echo '{"model_version": "v1", "metrics": {"f1": 0.9}}' > "$RUNNER_TEMP/card.json"
+      - id: card
+        uses: actions/attest@59d89421af93a897026c735860bf21b6eb4f7b26
+        with:
+          subject-name: ghcr.io/owner/project
+          subject-digest: ${{ steps.build.outputs.digest }}
+          predicate-type: https://example.com/model-card/v1
+          predicate-path: ${{ runner.temp }}/card.json
+          push-to-registry: true
+      - run: test "${{ steps.card.outputs.storage-record-ids }}" = 1 && test -n "${{ steps.card.outputs.bundle-path }}"
+      - id: no-card
+        continue-on-error: true
+        uses: actions/attest@59d89421af93a897026c735860bf21b6eb4f7b26
+        with:
+          subject-name: ghcr.io/owner/project
+          subject-digest: ${{ steps.build.outputs.digest }}
+          predicate-type: https://example.com/model-card/v1
+          predicate-path: absent.json
+      - run: test "${{ steps.no-card.outcome }}" = failure
       - run: echo changed > params.txt
       - id: cpr
         uses: peter-evans/create-pull-request@5f6978faf089d4d20b00c7766989d076bb2fc7f1
@@ -237,7 +257,11 @@ def test_docker_actions_are_recorded(tmp_path: Path) -> None:
     (login,) = result.records["docker-login"]
     assert login == {"registry": "ghcr.io", "username": "owner", "password_given": True, "logout": "true"}
     assert "ghs_" not in (result.out_dir / "docker-login.json").read_text()
-    assert result.records["attestations"][0]["subject-digest"] == build["digest"]
+    provenance, card = result.records["attestations"]  # the missing predicate file attested nothing
+    assert provenance["subject-digest"] == card["subject-digest"] == build["digest"]
+    assert card["predicate-type"] == "https://example.com/model-card/v1"
+    assert card["predicate"] == {"model_version": "v1", "metrics": {"f1": 0.9}}
+    assert "::error::Error: predicate file not found: absent.json" in result.output
     (pr,) = result.prs
     assert (pr["head"], pr["title"], pr["files"]) == ("bot/retrain", "Retrain", ["params.txt"])
 

@@ -22,6 +22,7 @@ COMMANDS = {
     "split": ("pipeline.split", False, "stage: train/test split"),
     "train": ("pipeline.train", False, "stage: fit the model, log the MLflow run"),
     "evaluate": ("pipeline.evaluate", False, "stage: metrics, plots, model metadata"),
+    "card": ("pipeline.card", True, "stage: the model card (`card --help`: record the pushed image)"),
     "profile": ("monitor.profile", False, "stage: the reference profile the monitor compares with"),
     "report": ("gates.report", True, "PR report against a base revision (report --help)"),
     "check-lock": ("gates.lock_check", False, "fail when dvc.lock does not match the code, params and data"),

@@ -335,6 +335,19 @@ class Paths:
         return self.root / "models" / "metadata.json"
 
     @property
+    def model_card(self) -> Path:
+        return self.root / "models" / "model_card.md"
+
+    @property
+    def model_card_json(self) -> Path:
+        return self.root / "models" / "model_card.json"
+
+    @property
+    def intended_use(self) -> Path:
+        """The model card's intended use and limits: people write it, the `card` stage copies it verbatim."""
+        return self.root / "docs" / "model_card_intended_use.md"
+
+    @property
     def reference_profile(self) -> Path:
         return self.root / "models" / "reference_profile.npz"
 

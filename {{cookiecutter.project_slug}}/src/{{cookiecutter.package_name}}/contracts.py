@@ -9,6 +9,10 @@
 - `ModelMetadata` (`models/metadata.json`, written by `evaluate`): the training run plus the model file, its
   sha256 and the test metrics. Read by the service (it refuses a model whose sha256 differs), the image
   labels, the deploy gate, the MLflow registry step and the monitor.
+- `ModelCard` (`models/model_card.json`, written by the `card` stage beside its markdown twin
+  `models/model_card.md`): the model's lineage for people: data version, params, metrics, data contract,
+  feature schema, MLflow run, intended use and, after deploy, the image digest. Served at /model-card,
+  shown in the PR report, attached to the image attestation.
 - `PredictionRecord`: one line of the prediction log (JSON Lines, one line per scored row), written by the
   service (`serve/prediction_log.py`) and batch scoring (`serve/batch.py`), read by the monitor
   (`monitor/sources.py`).
@@ -23,7 +27,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Self, TypeVar
+from typing import Any, Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -102,6 +106,79 @@ class ModelMetadata(TrainingRun):
     metrics: dict[str, float | None] = Field(default_factory=dict)
 
 
+class CardFile(Contract):
+    """A file the model was made from, with the md5 DVC records for it in dvc.lock."""
+
+    path: str = Field(min_length=1)
+    md5: str = Field(pattern=r"^[0-9a-f]{32}$")
+    rows: int | None = Field(default=None, ge=0)
+
+
+class CardDataContract(Contract):
+    """What the `validate` stage demands of the training table (params.yaml `data`)."""
+
+    source: str = Field(min_length=1)
+    target: str = Field(min_length=1)
+    min_rows: int = Field(ge=0)
+    declared_columns: dict[str, ColumnKind] = Field(default_factory=dict)
+    dropped_columns: tuple[str, ...] = ()
+
+
+class CardMlflowRun(Contract):
+    run_id: str | None = None
+    experiment_id: str | None = None
+    model_uri: str | None = None  # runs:/<run id>/model
+    registered_model_name: str | None = None
+    registered_model_version: str | None = None
+
+
+IntendedUseStatus = Literal["written", "placeholder", "missing"]
+
+
+class CardIntendedUse(Contract):
+    """The user's own text, copied verbatim from `source`; `text` is None unless it is `written`."""
+
+    source: str = Field(min_length=1)
+    status: IntendedUseStatus
+    text: str | None = None
+
+    @model_validator(mode="after")
+    def _text_only_when_written(self) -> Self:
+        if (self.status == "written") != (self.text is not None):
+            raise ValueError("text is given exactly when status is 'written'")
+        return self
+
+
+class CardImage(Contract):
+    """The pushed image that serves the model (recorded by deploy.yml after the push)."""
+
+    name: str = Field(min_length=1)
+    digest: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
+
+
+class ModelCard(Contract):
+    """models/model_card.json: the model's card, the facts of its markdown twin models/model_card.md."""
+
+    model_config = ConfigDict(ser_json_inf_nan="constants")
+    card_format: Literal[1] = 1
+    model_version: str = Field(min_length=1)
+    problem_type: ProblemType
+    estimator: str = Field(min_length=1)
+    trained_at: str | None = None
+    git_commit: str = "unknown"
+    git_dirty: bool | None = None
+    model_file: CardFile
+    data: tuple[CardFile, ...]
+    params_md5: str | None = None
+    params: dict[str, Any]
+    metrics: dict[str, float | None]
+    data_contract: CardDataContract
+    feature_schema: FeatureSchema
+    mlflow: CardMlflowRun
+    intended_use: CardIntendedUse
+    image: CardImage | None = None
+
+
 class PredictionRecord(Contract):
     """One prediction-log line: one row of one /predict or /invocations request, or of a batch chunk
     (request_id `batch-<run id>-<chunk>`).
@@ -175,6 +252,11 @@ def read_training_run(path: Path) -> TrainingRun:
 def read_metadata(path: Path) -> ModelMetadata:
     """models/metadata.json; ContractFileMissingError when absent, ContractError naming the bad field."""
     return _read_json_contract(path, ModelMetadata, "metadata")
+
+
+def read_model_card(path: Path) -> ModelCard:
+    """models/model_card.json; ContractFileMissingError when absent, ContractError naming the bad field."""
+    return _read_json_contract(path, ModelCard, "model card")
 
 
 def write_json_contract(path: Path, record: BaseModel) -> None:

@@ -4,8 +4,9 @@
 experiment), tagged with its lineage, and records that version in models/training.json and metadata.json.
 
 - `registry alias challenger`: experiment.yml points `challenger` at the PR's version.
-- `registry alias champion --image REF`: deploy.yml, once the image is pushed, points `champion` at the
-  version it shipped (tagged with the image): the registry names what is in production.
+- `registry alias champion --image REF --card FILE`: deploy.yml, once the image is pushed, points `champion`
+  at the version it shipped (tagged with the image) and logs the release's model card (with the image digest)
+  into its run: the registry names what is in production, and its card.
 - `registry champion-metadata --out FILE`: the champion's metadata.json (logged into its run by `evaluate`),
   which the deploy gate compares the candidate with. No champion yet: nothing is written (first deployment).
 """
@@ -23,12 +24,13 @@ from mlflow.exceptions import MlflowException
 from pydantic import ValidationError
 
 from ..config import Paths, load_params
-from ..contracts import ModelMetadata, describe_errors, read_metadata, write_json_contract
+from ..contracts import ModelMetadata, describe_errors, read_metadata, read_model_card, write_json_contract
 from ..errors import UserError
 from ..pipeline.tracking import METADATA_ARTIFACT, server_errors, start_experiment
 
 CHALLENGER = "challenger"
 CHAMPION = "champion"
+CARD_ARTIFACTS = "model_card"  # the folder of the run's artifacts that holds the release's model card
 
 
 class RegistryError(UserError):
@@ -54,6 +56,19 @@ def set_alias(
         client.set_model_version_tag(name, version, key, value)
     client.set_registered_model_alias(name, alias, version)
     return name, version
+
+
+def log_model_card(client: MlflowClient, metadata: ModelMetadata, card_json: Path) -> None:
+    """The model card (card_json and its markdown twin beside it) into the model's training run."""
+    card = read_model_card(card_json)
+    if card.model_version != metadata.model_version or metadata.mlflow_run_id is None:
+        raise RegistryError(
+            f"{card_json} is the card of model {card.model_version}; the metadata names "
+            f"{metadata.model_version} (MLflow run {metadata.mlflow_run_id}): give the shipped model's card"
+        )
+    markdown = card_json.with_name(Paths().model_card.name)
+    for path in (card_json, markdown):
+        client.log_artifact(metadata.mlflow_run_id, str(path), CARD_ARTIFACTS)
 
 
 def champion_version(client: MlflowClient, model_name: str) -> ModelVersion | None:
@@ -93,6 +108,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     alias.add_argument("alias", choices=(CHALLENGER, CHAMPION))
     alias.add_argument("--metadata", type=Path, default=Paths().metadata, help="default: %(default)s")
     alias.add_argument("--image", help="the image that serves this model (tagged on the version)")
+    alias.add_argument("--card", type=Path, help="a model card JSON (and its .md twin) to log into the run")
     champion = commands.add_parser("champion-metadata", help="write the champion's metadata.json")
     champion.add_argument("--out", type=Path, required=True, help="none written without a champion")
     return parser.parse_args(argv)
@@ -109,6 +125,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         metadata = read_metadata(args.metadata)
         tags = {"image": args.image} if args.image else {}
         with server_errors(uri, f"setting @{args.alias}"):
+            if args.card:
+                log_model_card(client, metadata, args.card)
             name, version = set_alias(client, metadata, args.metadata, args.alias, tags)
         print(f"{name} version {version} ({metadata.model_version}) is @{args.alias}")
         return

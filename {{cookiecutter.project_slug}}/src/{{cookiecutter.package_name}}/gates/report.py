@@ -24,9 +24,10 @@ from typing import Any
 import pandas as pd
 
 from ..config import GateParams, Paths, load_params
-from ..contracts import read_training_run
+from ..contracts import ContractFileMissingError, read_model_card, read_training_run
 from ..gate_mode import GateOutcome
 from ..metric_rules import Tolerance, compare_to_reference, higher_is_better
+from ..pipeline import card as model_card
 from ..pipeline.plots import PLOT_SPECS, PlotSpec, render
 from .charts import metric_change_chart, plot_section
 from .data_drift import data_drift_section
@@ -207,6 +208,21 @@ def render_markdown(
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
+def model_card_section(rows: Sequence[MetricRow], base_label: str, paths: Paths) -> str:
+    """This branch's model card, collapsed, its metrics beside the base's (a line saying why if none)."""
+    try:
+        card = read_model_card(paths.model_card_json)
+    except ContractFileMissingError:
+        return f"\n### Model card\n\nNo `{paths.model_card_json}`: the pipeline's `card` stage writes it.\n"
+    base = {row.name: row.base for row in rows if row.base is not None}
+    status = card.intended_use.status
+    flag = "" if status == "written" else f" ⚠️ intended use {status} (`{card.intended_use.source}`)"
+    body = model_card.render_markdown(card, base_metrics=base or None, base_label=base_label, level=4)
+    return (
+        f"\n<details><summary><b>Model card</b> {card.model_version}{flag}</summary>\n\n{body}\n</details>\n"
+    )
+
+
 def images_markdown(images: Sequence[tuple[str, str | None, str]], base_label: str) -> str:
     """The PNGs side by side: only for a comment whose images are published (`cml comment --publish`)."""
     lines = ["### Plots (images)", "", f"| {base_label} | this PR |", "|---|---|"]
@@ -289,6 +305,7 @@ def build_report(base: str, out: Path, paths: Paths | None = None) -> GateOutcom
         run_link=mlflow_run_link(paths),
         data_drift=data_drift_section(base, paths, params),
     )
+    markdown += model_card_section(rows, base, paths)
     (out / "report.md").write_text(markdown, encoding="utf-8")
     (out / "images.md").write_text(images_markdown(render_images(frames, out), base), encoding="utf-8")
     verdict = {**gate.to_dict(), "metric": params.gate.primary_metric, "tolerance": params.gate.tolerance}

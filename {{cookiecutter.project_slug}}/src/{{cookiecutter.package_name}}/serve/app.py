@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
 from ..contracts import ModelMetadata
-from .bundle import ModelBundle, load_bundle, load_metadata
+from .bundle import ModelBundle, load_bundle, load_metadata, load_model_card
 from .columns import TableRules
 from .instrumentation import Metrics, MetricsMiddleware
 from .predict import prepare_predictor
@@ -35,6 +35,7 @@ METERED_PATHS = {
     "/health/live",
     "/health/ready",
     "/metadata",
+    "/model-card",
     "/metrics",
     "/docs",
     "/openapi.json",
@@ -65,6 +66,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.metadata = metadata
+    app.state.model_card = load_model_card(bundle.model_dir if bundle else settings.model_dir, metadata)
     app.state.metrics = Metrics(
         schema.problem_type == "classification", schema.classes, metadata.model_version
     )

@@ -1,4 +1,4 @@
-"""Load and verify the model bundle (models/model.joblib + models/metadata.json)."""
+"""Load and verify the model bundle (models/model.joblib + models/metadata.json, and the model card)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,14 @@ import joblib
 import numpy as np
 
 from ..config import Paths
-from ..contracts import ContractError, FeatureSchema, ModelMetadata, read_metadata
+from ..contracts import ContractError, FeatureSchema, ModelCard, ModelMetadata, read_metadata, read_model_card
 from ..pipeline.lineage import file_sha256
 
 log = logging.getLogger(__name__)
 
 METADATA_FILE = Paths().metadata.name
+CARD_FILE = Paths().model_card.name
+CARD_JSON_FILE = Paths().model_card_json.name
 
 
 class ModelLoadError(RuntimeError):
@@ -98,6 +100,39 @@ def load_bundle(model_dir: str | Path, *, metadata: ModelMetadata | None = None)
     )
     _tune_for_serving(model)
     return bundle
+
+
+@dataclass(frozen=True)
+class ServedCard:
+    """The model card as the pipeline wrote it: the markdown as it is, and its JSON twin validated."""
+
+    markdown: str
+    card: ModelCard
+
+
+def load_model_card(model_dir: str | Path, metadata: ModelMetadata) -> ServedCard | None:
+    """The bundle's model card, or None when it has neither file.
+
+    Half a card, a card that breaks its contract or the card of another model version is a ModelLoadError:
+    the bundle was not made by one pipeline run."""
+    markdown_path, json_path = Path(model_dir) / CARD_FILE, Path(model_dir) / CARD_JSON_FILE
+    present = [path.name for path in (markdown_path, json_path) if path.is_file()]
+    if not present:
+        return None
+    if len(present) == 1:
+        raise ModelLoadError(
+            f"{model_dir}: the model card is {present[0]} alone; {CARD_FILE} and {CARD_JSON_FILE} go together"
+        )
+    try:
+        card = read_model_card(json_path)
+    except ContractError as error:
+        raise ModelLoadError(str(error)) from error
+    if card.model_version != metadata.model_version:
+        raise ModelLoadError(
+            f"{json_path}: the card is of model {card.model_version}, "
+            f"{METADATA_FILE} of {metadata.model_version}"
+        )
+    return ServedCard(markdown_path.read_text(encoding="utf-8"), card)
 
 
 def _load_model(model_path: Path, expected_sha256: str) -> Any:

@@ -1,6 +1,7 @@
 """The service's routes: module-level endpoints that read what they need from ``request.app.state``.
 
-The app's state (set by ``create_app`` and its lifespan): ``settings``, ``metadata``, ``metrics``,
+The app's state (set by ``create_app`` and its lifespan): ``settings``, ``metadata``, ``model_card`` (a
+``ServedCard``, ``None`` when the bundle has none), ``metrics``,
 ``table_rules`` (the feature schema's column rules, columns.py), and,
 once the model is loaded, ``predictor`` and ``prediction_log`` (``None`` before start-up and after
 shutdown, and ``prediction_log`` also when the log is disabled).
@@ -14,7 +15,7 @@ import math
 import types
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
@@ -24,6 +25,7 @@ from pydantic import BaseModel
 from starlette.datastructures import State
 
 from ..contracts import FeatureSchema
+from .bundle import ServedCard
 from .invocations import INVOCATIONS_DESCRIPTION, INVOCATIONS_RESPONSES, invocations, record_served
 from .predict import Prediction, Predictor, predict
 from .schema import ValidationErrorResponse, build_request_model, build_response_model, build_row_model
@@ -31,6 +33,11 @@ from .settings import ServeSettings
 
 MAX_ERRORS_REPORTED = 20
 JSON = "application/json"
+MARKDOWN = "text/markdown; charset=utf-8"
+NO_CARD = (
+    "this model bundle has no model card: models/model_card.md and models/model_card.json are written by the "
+    "pipeline's `card` stage (make pipeline) and copied into the image beside the model"
+)
 _encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False, ensure_ascii=False).encode
 
 PREDICT_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -77,6 +84,17 @@ def build_router(schema: FeatureSchema, settings: ServeSettings) -> APIRouter:
         responses={503: {"description": "Not ready"}},
     )
     router.add_api_route("/metadata", get_metadata, methods=["GET"], tags=["model"])
+    router.add_api_route(
+        "/model-card",
+        get_model_card,
+        methods=["GET"],
+        tags=["model"],
+        summary="The model card: markdown, or JSON with `Accept: application/json` or `?format=json`",
+        responses={
+            200: {"content": {MARKDOWN: {}, JSON: {}}},
+            404: {"description": "The bundle has no card"},
+        },
+    )
     router.add_api_route(
         "/metrics", prom_metrics, methods=["GET"], tags=["monitoring"], response_class=Response
     )
@@ -175,6 +193,17 @@ async def get_metadata(request: Request) -> dict[str, Any]:
         "allow_missing": settings.allow_missing,
     }
     return out
+
+
+async def get_model_card(request: Request, format: Literal["markdown", "json"] | None = None) -> Response:
+    """The card as the pipeline wrote it; JSON when asked by `format` or, without it, by the Accept header."""
+    served: ServedCard | None = request.app.state.model_card
+    if served is None:
+        return JSONResponse({"detail": NO_CARD}, status_code=404)
+    wants_json = format == "json" or (format is None and JSON in request.headers.get("accept", ""))
+    if wants_json:
+        return Response(served.card.model_dump_json(), media_type=JSON)
+    return Response(served.markdown, media_type=MARKDOWN)
 
 
 async def prom_metrics(request: Request) -> Response:
