@@ -107,7 +107,7 @@ def test_registry_steps_follow_the_tracking_choice(tmp_path: Path, tracking: str
     assert ".venv/bin/python -m team_model.cli registry champion-metadata --out production-metadata.json" in read
     assert "docker" not in read  # production is what the registry names, not the image
     register = deploy_jobs["register"]
-    assert register["needs"] == ["gate", "release", "card"]  # after the image is pushed and its card recorded
+    assert register["needs"] == ["gate", "card", "production-tag"]  # its card recorded, and `latest` moved
     assert (
         steps(workflows / "deploy.yml", "register")[
             "Point @champion at the shipped model version (the registry names production)"
