@@ -46,6 +46,8 @@ def next_release(workdir: Path) -> None:
 def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     root = tmp_path_factory.mktemp("template-update")
     workdir = template_history(root)
+    for tag in git(workdir, "tag", "--list").split():  # this test's own release history, not the template's
+        git(workdir, "tag", "--delete", tag)
     release(workdir, "0.2.0")
     url = bare_clone(workdir)
     projects = root / "projects"

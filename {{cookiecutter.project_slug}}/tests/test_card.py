@@ -83,7 +83,8 @@ def test_card_holds_the_lineage_params_metrics_and_schema(trained: Paths) -> Non
         "md5": dvc_file_md5(str(trained.model)),
         "rows": None,
     }
-    assert written["params"]["train.hyperparameters.n_estimators"] == 200
+    trees = load_params().train.hyperparameters["n_estimators"]  # params.yaml's, whatever the user set
+    assert written["params"]["train.hyperparameters.n_estimators"] == trees
     assert written["params"]["split.test_size"] == 0.2 and written["params"]["data.path"] == "data/table.csv"
     assert not {key for key in written["params"] if key.startswith(("gate.", "monitor.", "promotion."))}
     assert written["metrics"] == metadata.metrics and written["metrics"]
@@ -94,7 +95,7 @@ def test_card_holds_the_lineage_params_metrics_and_schema(trained: Paths) -> Non
     markdown = trained.model_card.read_text(encoding="utf-8")
     assert markdown.startswith("# Model card: 20260101.000000-abcdef12\n")
     assert f"| `data/table.csv` | `{metadata.data_hash}` | — |" in markdown
-    assert "| `train.hyperparameters.n_estimators` | `200` |" in markdown
+    assert f"| `train.hyperparameters.n_estimators` | `{trees}` |" in markdown
     first_metric, value = next(iter(metadata.metrics.items()))
     assert f"| {first_metric} | {value:.4f} |" in markdown
     assert "| `colour` | categorical | object | no | blue, green, red |" in markdown
