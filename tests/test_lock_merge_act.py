@@ -73,7 +73,7 @@ def test_both_branches_retrained_merge_without_conflict_and_the_pipeline_regener
     run(repo, "git", "checkout", "--quiet", "-B", "merged", "fewer-trees")
     merge = run(repo, "git", "merge", "--no-edit", "new-seed", check=False)
     assert merge.returncode == 0, merge.stdout + merge.stderr
-    assert "merge-lock: dvc.lock merged; left out, to re-run: train, evaluate, profile" in merge.stderr
+    assert "merge-lock: dvc.lock merged; left out, to re-run: train, evaluate, card, profile" in merge.stderr
     assert run(repo, "git", "status", "--porcelain").stdout == ""
     assert "<<<<<<<" not in (repo / "dvc.lock").read_text()
 
@@ -82,7 +82,7 @@ def test_both_branches_retrained_merge_without_conflict_and_the_pipeline_regener
     assert stale.returncode != 0
     left_out = "not in dvc.lock (never run, or changed on both sides of a merge): it must re-run"
     assert [line for line in stale.stderr.splitlines() if line.startswith("  ")] == [
-        f"  {stage}: {left_out}" for stage in ("train", "evaluate", "profile")
+        f"  {stage}: {left_out}" for stage in ("train", "evaluate", "card", "profile")
     ]
 
     run(repo, "make", "pipeline")
@@ -145,7 +145,7 @@ def test_lock_refresh_pushes_the_regenerated_lock_to_a_same_repository_pr_and_sk
     assert any(name.startswith("plots/") and name.endswith(".csv") for name in files)
     lock = git(origin, "show", f"{pushed}:dvc.lock")
     assert train_params(lock) == (50, 7)
-    assert set(yaml.safe_load(lock)["stages"]) >= {"data", "validate", "split", "train", "evaluate", "profile"}
+    assert set(yaml.safe_load(lock)["stages"]) >= {"data", "validate", "split", "train", "evaluate", "card", "profile"}
 
 
 def test_a_lock_pushed_to_main_starts_a_refresh_for_each_same_repository_pr(repo: Path, tmp_path: Path) -> None:
