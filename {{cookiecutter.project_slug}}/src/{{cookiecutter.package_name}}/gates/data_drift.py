@@ -20,7 +20,6 @@ it never fails the check, and a base that cannot be read is one line in it, not 
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from ..monitor.drift import ColumnDrift, DriftResult, detect_drift
 from ..monitor.profile import PREDICTION, build_profile
 from ..monitor.report import format_value
 from ..pipeline.data import read_table
+from ..pipeline.lineage import file_md5
 
 TITLE = "### Data drift vs base"
 SHOWN_NEW_CATEGORIES = 5
@@ -250,11 +250,6 @@ def unavailable_section(reason: str) -> list[str]:
 
 
 # --- reading both sides --------------------------------------------------------------------------------
-
-
-def file_md5(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "md5").hexdigest()
 
 
 def base_data_path(fs: DVCFileSystem, rev: str) -> str:
