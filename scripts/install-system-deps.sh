@@ -9,6 +9,8 @@
 #         podman's recommends bring slirp4netns/uidmap/fuse-overlayfs; rootful use needs none.
 #         `podman kube play` (the Kubernetes manifests' test) also needs netavark (its pods' bridge network)
 #         and catatonit (it builds the pods' pause image from it): named, as recommends may be off.
+#         netavark sets up port forwarding with iptables (`podman run -p` fails with "netavark: No such file
+#         or directory" without it).
 #   conf: /etc/containers/containers.conf  [containers] default_ulimits = []
 #         (without it runc fails here: "error setting rlimit type 7: operation not permitted").
 # Python tools (act, actionlint, hadolint, zizmor) come from requirements-dev.txt. Root is needed only when
@@ -17,7 +19,7 @@ set -euo pipefail
 
 export DEBIAN_FRONTEND=noninteractive
 
-packages=(podman runc netavark catatonit debootstrap jq git curl ca-certificates postgresql)
+packages=(podman runc netavark iptables catatonit debootstrap jq git curl ca-certificates postgresql)
 command -v node > /dev/null || packages+=(nodejs)
 missing=()
 for p in "${packages[@]}"; do

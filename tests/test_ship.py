@@ -45,6 +45,14 @@ def podman(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["podman", *args], capture_output=True, text=True, check=False)
 
 
+def podman_stdout(*args: str) -> str:
+    """podman's output, or the test fails with its exit code and what it said on stderr."""
+    result = podman(*args)
+    if result.returncode != 0 or not result.stdout:
+        pytest.fail(f"podman {' '.join(args)} exited {result.returncode} with stdout {result.stdout!r}: {result.stderr}")
+    return result.stdout
+
+
 @pytest.fixture(scope="module")
 def base_image() -> str:
     """python:3.11-slim in podman storage: the local stand-in base (never the official image)."""
@@ -139,7 +147,7 @@ def test_image_is_well_under_half_a_naive_one(project: Path, image: str, base_im
 def set_production(image: str, tmp_path: Path, **metrics: float) -> None:
     """Tag an image as the production one (`:latest`), optionally with other recorded metrics."""
     if metrics:
-        recorded = json.loads(podman("run", "--rm", "--entrypoint", "cat", image, "/app/models/metadata.json").stdout)
+        recorded = json.loads(podman_stdout("run", "--rm", "--entrypoint", "cat", image, "/app/models/metadata.json"))
         recorded["metrics"].update(metrics)
         recorded["model_version"] = "production-before"
         context = tmp_path / "production"
