@@ -112,7 +112,8 @@ def test_dvc_cache_is_saved_even_when_the_job_fails(job: dict[str, Any]) -> None
     [restore], [save] = restores, saves
     sha = PINS["actions/cache"][0]
     assert restore["uses"].endswith(f"@{sha}") and save["uses"].endswith(f"@{sha}")
-    assert save["if"].startswith("always()"), save["if"]
+    # Saved when the gate failed too, but not from a cancelled run (its cache is half-filled).
+    assert save["if"].startswith("!cancelled() && "), save["if"]
     assert save["with"]["path"] == restore["with"]["path"] == ".dvc/cache"
     assert save["with"]["key"] == f"${{{{ steps.{restore['id']}.outputs.cache-primary-key }}}}"
 

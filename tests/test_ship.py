@@ -49,7 +49,8 @@ def podman_stdout(*args: str) -> str:
     """podman's output, or the test fails with its exit code and what it said on stderr."""
     result = podman(*args)
     if result.returncode != 0 or not result.stdout:
-        pytest.fail(f"podman {' '.join(args)} exited {result.returncode} with stdout {result.stdout!r}: {result.stderr}")
+        command = " ".join(args)
+        pytest.fail(f"podman {command} exited {result.returncode}, stdout {result.stdout!r}: {result.stderr}")
     return result.stdout
 
 

@@ -3,6 +3,7 @@ hygiene."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -121,14 +122,25 @@ def test_every_job_that_installs_the_project_uses_the_setup_action(
     document = yaml.safe_load(action.read_text())
     assert document["inputs"]["python-version"]["default"] == configuration[1].get("python_version", "3.11")
     steps = document["runs"]["steps"]
-    assert [step.get("uses", "").split("@")[0] for step in steps] == ["actions/setup-python", "astral-sh/setup-uv", ""]
-    # uv at the lock's version, its wheel cache restored and saved under a key that changes with the lock.
-    assert steps[1]["with"] == {
+    uses = [step.get("uses", "").split("@")[0] for step in steps]
+    assert uses == ["actions/setup-python", "", "astral-sh/setup-uv", ""]
+    # uv at the lock's version, its wheel cache restored and saved under a key that changes with the lock and
+    # with the extras (a job installing fewer must not save a thinner cache under a fuller job's key).
+    assert steps[2]["with"] == {
         "version-file": "requirements-lock.txt",
         "enable-cache": True,
         "cache-dependency-glob": "requirements-lock.txt",
+        "cache-suffix": "${{ steps.cache-suffix.outputs.suffix }}",
     }
-    assert steps[2]["run"].startswith("make install PYTHON=python ")
+    suffix = subprocess.run(
+        ["bash", "-c", steps[1]["run"]],
+        env={"INSTALL_EXTRAS": "train,serve", "GITHUB_OUTPUT": "/dev/stdout", "PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert steps[1]["id"] == "cache-suffix" and suffix == "suffix=extras-train-serve\n"
+    assert steps[3]["run"].startswith("make install PYTHON=python ")
     users = set()
     for workflow in workflow_files(project):
         for name, job in yaml.safe_load(workflow.read_text())["jobs"].items():
