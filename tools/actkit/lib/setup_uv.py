@@ -327,7 +327,18 @@ def post() -> None:
     staging = entry.with_name(f"{entry.name}.tmp-{os.getpid()}")
     shutil.copytree(cache_path, staging / "files", symlinks=True)
     (staging / "meta.json").write_text(json.dumps({"key": key, "path": str(cache_path), "created": time.time()}))
-    staging.rename(entry)
+    try:
+        staging.rename(entry)
+    except OSError:
+        if not (entry / "meta.json").exists():
+            raise
+        # Another job saved the key while this one copied: GitHub's cache service refuses the reservation and
+        # the real action warns (actions/cache's saveCache), the job still succeeds.
+        shutil.rmtree(staging, ignore_errors=True)
+        append_record("setup-uv", {"op": "save-refused", "key": key})
+        reason = "another job may be creating this cache"
+        print(f"::warning::Failed to save: Unable to reserve cache with key {key}, {reason}.")
+        return
     append_record("setup-uv", {"op": "save", "key": key})
     print(f"uv cache saved with key: {key}")
 
