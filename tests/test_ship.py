@@ -33,7 +33,6 @@ KUBERNETES = {"K8S_DEPLOY": "true"}
 KUBECONFIG = {"KUBECONFIG": "apiVersion: v1"}  # the stand-in only needs the file: it is the cluster
 NAIVE_DOCKERFILE = """\
 FROM python:3.11-slim
-ARG PIP_FIND_LINKS=""
 WORKDIR /app
 COPY . .
 RUN python -m venv /opt/venv && /opt/venv/bin/pip install --constraint requirements-lock.txt ".[train,serve,dev]"
